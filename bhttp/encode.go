@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 )
 
 // RequestHead is the part of a request that comes before its content: the
@@ -15,8 +16,10 @@ type RequestHead struct {
 	Path      string // origin-form path and query, "*" for a server-wide OPTIONS
 	Header    http.Header
 
-	// ContentLength is the length of the content when the message used
-	// known-length framing, and -1 otherwise. It is set by the decoder.
+	// ContentLength is the length of the content when it is known. The
+	// decoder sets it for known-length framing, and to -1 otherwise. The
+	// encoder adds a content-length field when it is positive and Header has
+	// no Content-Length.
 	ContentLength int64
 }
 
@@ -36,6 +39,14 @@ func AppendRequestHead(b []byte, h *RequestHead) ([]byte, error) {
 	b, err := appendFieldLines(b, h.Header, true)
 	if err != nil {
 		return b, err
+	}
+	if _, ok := h.Header["Content-Length"]; h.ContentLength > 0 && !ok {
+		b = append(b, 14)
+		b = append(b, "content-length"...)
+		var digits [20]byte
+		d := strconv.AppendInt(digits[:0], h.ContentLength, 10)
+		b = AppendVarint(b, uint64(len(d)))
+		b = append(b, d...)
 	}
 	return append(b, 0), nil
 }

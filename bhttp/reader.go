@@ -187,6 +187,31 @@ func (r *Reader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
+// SkipEmptyContent reports whether the current message's content and
+// trailer section are empty and already buffered, and if so consumes them, so
+// the message is complete without a Read. It never blocks.
+func (r *Reader) SkipEmptyContent() bool {
+	if r.state != stateContent || r.remain != 0 || r.want > 0 {
+		return false
+	}
+	need := 2
+	if r.known {
+		need = 1
+	}
+	if r.br.Buffered() < need {
+		return false
+	}
+	b, _ := r.br.Peek(need)
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	_, _ = r.br.Discard(need)
+	r.state = stateDone
+	return true
+}
+
 // Trailer returns the trailer section of the message whose content was read
 // to io.EOF, or nil.
 func (r *Reader) Trailer() http.Header {

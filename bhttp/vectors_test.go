@@ -32,22 +32,21 @@ type vector struct {
 }
 
 type message struct {
-	Method        string         `json:"method,omitempty"`
-	Scheme        string         `json:"scheme,omitempty"`
-	Authority     string         `json:"authority,omitempty"`
-	Path          string         `json:"path,omitempty"`
-	Informational []info         `json:"informational,omitempty"`
-	Status        int            `json:"status,omitempty"`
-	Header        [][2]string    `json:"header"`
-	Content       string         `json:"content"`
-	Trailer       [][2]string    `json:"trailer"`
+	Method        string      `json:"method,omitempty"`
+	Scheme        string      `json:"scheme,omitempty"`
+	Authority     string      `json:"authority,omitempty"`
+	Path          string      `json:"path,omitempty"`
+	Informational []info      `json:"informational,omitempty"`
+	Status        int         `json:"status,omitempty"`
+	Header        [][2]string `json:"header"`
+	Content       string      `json:"content"`
+	Trailer       [][2]string `json:"trailer"`
 }
 
 type info struct {
 	Status int         `json:"status"`
 	Header [][2]string `json:"header"`
 }
-
 
 func toHeader(p [][2]string) http.Header {
 	if len(p) == 0 {
@@ -119,10 +118,10 @@ func definedVectors() []vector {
 				Content: `{"verb":"completed"}`, Trailer: [][2]string{{"digest", "sha-256=abc"}}}},
 		{Name: "response-404-text", Kind: "response", Encode: true,
 			Description: "404 with a text body",
-			Message: &message{Status: 404, Header: [][2]string{{"content-type", "text/plain; charset=utf-8"}}, Content: "no such user\n"}},
+			Message:     &message{Status: 404, Header: [][2]string{{"content-type", "text/plain; charset=utf-8"}}, Content: "no such user\n"}},
 		{Name: "response-103-then-204", Kind: "response", Encode: true,
 			Description: "an informational 103 before a 204 with no content",
-			Message: &message{Informational: []info{{103, [][2]string{{"link", "</a.css>; rel=preload"}}}}, Status: 204}},
+			Message:     &message{Informational: []info{{103, [][2]string{{"link", "</a.css>; rel=preload"}}}}, Status: 204}},
 		// Invalid messages.
 		{Name: "bad-framing-indicator", Kind: "request", Error: "malformed", Hex: "04",
 			Description: "framing indicator 4 is not defined"},
@@ -137,7 +136,7 @@ func definedVectors() []vector {
 		{Name: "status-out-of-range", Kind: "response", Error: "malformed", Hex: "03" + "4258" + "00" + "0000",
 			Description: "status 600"},
 		{Name: "content-longer-than-content-length", Kind: "request", Error: "malformed",
-			Hex: "0204504f5354046874747000012f" + "0e636f6e74656e742d6c656e67746801" + "31" + "00" + "02" + "6869" + "00" + "00",
+			Hex:         "0204504f5354046874747000012f" + "0e636f6e74656e742d6c656e67746801" + "31" + "00" + "02" + "6869" + "00" + "00",
 			Description: "Content-Length 1 but two bytes of content"},
 		{Name: "non-zero-after-message", Kind: "request", Error: "malformed", Hex: "0203474554046874747000012f00000001",
 			Description: "a non-zero byte where only padding may follow"},
