@@ -1,0 +1,60 @@
+package httpipc
+
+import "time"
+
+// Wire constants of the httpipc stream protocol (docs/PROTOCOL.md).
+const (
+	// ProtocolVersion is the highest protocol version this package speaks.
+	ProtocolVersion = 1
+	// minProtocolVersion is the lowest version this package speaks.
+	minProtocolVersion = 1
+
+	// prefaceLen is the length of the magic that opens the client and the
+	// server preface.
+	prefaceLen = 8
+	// versionRefused in the server preface means the connection is refused;
+	// a length-prefixed reason follows.
+	versionRefused = 0
+	// maxRefusalReason bounds the reason a server sends with a refusal.
+	maxRefusalReason = 1024
+
+	// errorField names the field a provider adds to a response it generates
+	// itself for a protocol error, so a client can tell it from a response
+	// of the handler.
+	errorField = "Httpipc-Error"
+
+	// defaultMaxHeaderBytes bounds each field section (docs/PROTOCOL.md, Limits).
+	defaultMaxHeaderBytes = 64 << 10
+	// maxDrainBytes is how much of an unread request body the provider reads
+	// and drops to keep the connection after the handler returned.
+	maxDrainBytes = 256 << 10
+	// inlineBodyMax is the largest request body the client writes together
+	// with the request head, without a separate writer goroutine.
+	inlineBodyMax = 16 << 10
+	// chunkSize is the largest content chunk either side writes.
+	chunkSize = 32 << 10
+	// bufferSize is the size of the read and write buffers of a connection.
+	bufferSize = 32 << 10
+	// smallResponse is how many bytes of content the provider holds back
+	// before sending the header section, so that a short response can carry a
+	// Content-Length.
+	smallResponse = 4 << 10
+
+	// prefaceTimeout bounds how long a new connection may take to send its
+	// first bytes.
+	prefaceTimeout = 10 * time.Second
+	// drainWindow is how long an idle-exiting provider keeps accepting
+	// connections that were queued before its socket became unreachable.
+	drainWindow = 25 * time.Millisecond
+	// peekAfter is how long a pooled connection must have been idle before
+	// the client checks that the provider has not closed it.
+	peekAfter = 50 * time.Millisecond
+
+	defaultMaxIdleConns    = 16
+	defaultIdleConnTimeout = 90 * time.Second
+)
+
+// magic opens both prefaces. Its first byte is not a token character, so it
+// can never begin an HTTP/1.1 request line; the CR LF and SUB bytes catch
+// line-ending translation, as in PNG.
+var magic = [prefaceLen]byte{0x89, 'I', 'P', 'C', '\r', '\n', 0x1a, '\n'}

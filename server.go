@@ -1,0 +1,564 @@
+package httpipc
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/httpipc/httpipc/peercred"
+)
+
+// ErrIdle is returned by Serve when the server stopped because it had no
+// connection for IdleTimeout. It wraps http.ErrServerClosed.
+var ErrIdle = fmt.Errorf("%w after idle timeout", http.ErrServerClosed)
+
+// Server serves an http.Handler to local peers. The zero value serves
+// http.DefaultServeMux to peers of the same user, forever.
+type Server struct {
+	// Handler answers requests; nil means http.DefaultServeMux.
+	Handler http.Handler
+
+	// Policy decides which peers may connect, before any handler runs. Nil
+	// means SameUser.
+	Policy Policy
+
+	// IdleTimeout, when positive, makes Serve return ErrIdle once no request
+	// has been in flight and no connection has been opened for this long.
+	// The exit is graceful: the socket is made unreachable first (a socket
+	// file the listener owns is removed), connections already queued are
+	// served, idle connections are closed between requests, and Serve
+	// returns when the last request has finished.
+	IdleTimeout time.Duration
+
+	// MaxHeaderBytes bounds the size of a request's control data and header
+	// section, and of its trailer section. Zero means 64 KiB. A larger
+	// request gets 431 and its connection is closed.
+	MaxHeaderBytes int
+
+	// MaxRequestBodyBytes, when positive, bounds a request body. A handler
+	// reading past it gets an *http.MaxBytesError and, if it has not
+	// answered yet, the peer gets 413.
+	MaxRequestBodyBytes int64
+
+	// DisableHTTP1 refuses plain HTTP/1.1 connections, leaving only the
+	// binary protocol.
+	DisableHTTP1 bool
+
+	// Logger receives connection-level events (refused peers, protocol
+	// errors, handler panics). Nil means slog.Default().
+	Logger *slog.Logger
+
+	mu        sync.Mutex
+	listeners map[net.Listener]struct{}
+	conns     map[net.Conn]*connState
+	active    int // connections inside a request, or new and not yet idle
+	idle      *time.Timer
+	idleGen   int           // identifies the current idle timer
+	idleFire  chan struct{} // receives when the idle timer fires
+	shutdown  bool
+	done      chan struct{} // closed by Shutdown and Close
+	h1        *http.Server
+	h1ln      *chanListener
+	h1once    sync.Once
+}
+
+// connState tracks whether a connection is between requests, so Shutdown
+// and the idle exit can close idle connections at once and wait for busy
+// ones. A new connection counts as busy until it has served a request.
+type connState struct {
+	busy bool
+}
+
+// Serve accepts connections on ln and serves them until the server is shut
+// down, closed, or idle for IdleTimeout. It returns http.ErrServerClosed
+// after Shutdown or Close, ErrIdle after an idle exit, or the error that
+// stopped Accept. ln is closed when Serve returns; a listener that owns its
+// socket file removes it first, and connections already queued on it are
+// still served, so a client that connected just before the idle exit is not
+// dropped.
+func (s *Server) Serve(ln net.Listener) error {
+	s.mu.Lock()
+	s.init()
+	if s.shutdown {
+		s.mu.Unlock()
+		return http.ErrServerClosed
+	}
+	s.listeners[ln] = struct{}{}
+	s.armIdle()
+	idleCh := s.idleFire
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.listeners, ln)
+		s.mu.Unlock()
+		ln.Close()
+	}()
+
+	accepted := make(chan acceptResult)
+	stop := make(chan struct{})
+	defer close(stop)
+	go s.acceptLoop(ln, accepted, stop)
+
+	for {
+		select {
+		case r := <-accepted:
+			if r.err != nil {
+				if s.isShutdown() {
+					return http.ErrServerClosed
+				}
+				if isTimeout(r.err) {
+					// The deadline drainIdle set: the queue is empty.
+					s.logger().Info("httpipc: idle, exiting", "after", s.IdleTimeout)
+					ln.Close()
+					s.waitConns(context.Background())
+					return ErrIdle
+				}
+				return r.err
+			}
+			if !s.track(r.c) {
+				r.c.Close()
+				return http.ErrServerClosed
+			}
+			go s.serveConn(r.c)
+		case <-idleCh:
+			s.mu.Lock()
+			busy := s.active > 0
+			s.mu.Unlock()
+			if busy {
+				continue // a connection arrived after the timer fired
+			}
+			// Serve what was queued before the socket became unreachable;
+			// Accept then fails with the deadline set by drainIdle.
+			s.drainIdle(ln)
+			idleCh = nil
+		case <-s.done:
+			return http.ErrServerClosed
+		}
+	}
+}
+
+type acceptResult struct {
+	c   net.Conn
+	err error
+}
+
+// acceptLoop accepts connections until an error that is not temporary.
+func (s *Server) acceptLoop(ln net.Listener, out chan<- acceptResult, stop <-chan struct{}) {
+	var delay time.Duration
+	for {
+		c, err := ln.Accept()
+		if err != nil && !errors.Is(err, net.ErrClosed) && !isTimeout(err) {
+			// Resource exhaustion (EMFILE and the like): back off and retry.
+			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+			s.logger().Warn("httpipc: accept failed; retrying", "err", err, "delay", delay)
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+				continue
+			case <-stop:
+				t.Stop()
+				return
+			}
+		}
+		delay = 0
+		select {
+		case out <- acceptResult{c, err}:
+		case <-stop:
+			if c != nil {
+				c.Close()
+			}
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// drainIdle starts the idle exit: it makes the socket unreachable for new
+// clients and lets Accept return what is already queued before it times out.
+func (s *Server) drainIdle(ln net.Listener) {
+	if u, ok := ln.(interface{ Unlink() error }); ok {
+		_ = u.Unlink()
+	}
+	if d, ok := ln.(interface{ SetDeadline(time.Time) error }); ok {
+		_ = d.SetDeadline(time.Now().Add(drainWindow))
+	} else {
+		ln.Close()
+	}
+}
+
+// waitConns closes idle connections and waits for busy ones to finish, or
+// for ctx to end.
+func (s *Server) waitConns(ctx context.Context) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		s.mu.Lock()
+		for c, st := range s.conns {
+			if !st.busy {
+				c.Close()
+			}
+		}
+		n := len(s.conns)
+		s.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Server) init() {
+	if s.listeners == nil {
+		s.listeners = map[net.Listener]struct{}{}
+		s.conns = map[net.Conn]*connState{}
+		s.done = make(chan struct{})
+		s.idleFire = make(chan struct{}, 1)
+	}
+}
+
+// armIdle (re)starts the idle timer when no connection is busy. s.mu is
+// held.
+func (s *Server) armIdle() {
+	if s.IdleTimeout <= 0 || s.active > 0 {
+		return
+	}
+	if s.idle != nil {
+		s.idle.Stop()
+	}
+	s.idleGen++
+	gen := s.idleGen
+	s.idle = time.AfterFunc(s.IdleTimeout, func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.idleGen == gen && s.active == 0 {
+			s.idle = nil
+			select {
+			case s.idleFire <- struct{}{}:
+			default:
+			}
+		}
+	})
+}
+
+func (s *Server) stopIdle() {
+	s.idleGen++
+	if s.idle != nil {
+		s.idle.Stop()
+		s.idle = nil
+	}
+}
+
+func (s *Server) track(c net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.shutdown {
+		return false
+	}
+	s.conns[c] = &connState{busy: true}
+	s.active++
+	s.stopIdle()
+	return true
+}
+
+func (s *Server) untrack(c net.Conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.conns[c]
+	if st == nil {
+		return
+	}
+	delete(s.conns, c)
+	if st.busy {
+		s.active--
+	}
+	s.armIdle()
+}
+
+// setBusy records whether c is inside a request.
+func (s *Server) setBusy(c net.Conn, busy bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.conns[c]
+	if st == nil || st.busy == busy {
+		return
+	}
+	st.busy = busy
+	if busy {
+		s.active++
+		s.stopIdle()
+	} else {
+		s.active--
+		s.armIdle()
+	}
+}
+
+func (s *Server) isShutdown() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.shutdown
+}
+
+// Shutdown stops accepting connections, closes idle ones, and waits for
+// in-flight requests to finish or ctx to end.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.init()
+	if !s.shutdown {
+		s.shutdown = true
+		close(s.done)
+	}
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	h1 := s.h1
+	s.mu.Unlock()
+	if h1 != nil {
+		go h1.Shutdown(ctx)
+	}
+	return s.waitConns(ctx)
+}
+
+// Close closes all listeners and connections at once.
+func (s *Server) Close() error {
+	s.mu.Lock()
+	s.init()
+	if !s.shutdown {
+		s.shutdown = true
+		close(s.done)
+	}
+	for ln := range s.listeners {
+		ln.Close()
+	}
+	for c := range s.conns {
+		c.Close()
+	}
+	h1 := s.h1
+	s.mu.Unlock()
+	if h1 != nil {
+		h1.Close()
+	}
+	return nil
+}
+
+func (s *Server) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+func (s *Server) handler() http.Handler {
+	if s.Handler != nil {
+		return s.Handler
+	}
+	return http.DefaultServeMux
+}
+
+func (s *Server) policy() Policy {
+	if s.Policy != nil {
+		return s.Policy
+	}
+	return SameUser()
+}
+
+// serveConn checks the peer, then serves the protocol its first byte names.
+func (s *Server) serveConn(c net.Conn) {
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			c.Close()
+			s.untrack(c)
+		}
+	}()
+	peer, err := peercred.Get(c)
+	if err != nil {
+		peer = nil
+	}
+	br := bufio.NewReaderSize(c, bufferSize)
+	first, err := br.Peek(1)
+	if err != nil {
+		return
+	}
+	isBinary := first[0] == magic[0]
+	if perr := s.policy()(peer); perr != nil {
+		s.logger().Warn("httpipc: peer refused", "peer", peerString(peer), "uid", uidOf(peer), "pid", pidOf(peer), "reason", perr)
+		if isBinary {
+			s.refuse(c, br, perr.Error())
+		} else {
+			refuseHTTP1(c, http.StatusForbidden, perr.Error())
+		}
+		return
+	}
+	if !isBinary {
+		if s.DisableHTTP1 || !tokenByte(first[0]) {
+			s.logger().Warn("httpipc: unknown protocol", "peer", peerString(peer), "first_byte", first[0])
+			refuseHTTP1(c, http.StatusBadRequest, "expected the httpipc preface or an HTTP/1.1 request")
+			return
+		}
+		handedOff = true
+		s.serveHTTP1(&bufferedConn{Conn: c, r: br}, peer)
+		return
+	}
+	sc := &serverConn{srv: s, c: c, br: br, peer: peer}
+	sc.serve()
+}
+
+// refuse answers a binary-protocol client with a refusal preface.
+func (s *Server) refuse(c net.Conn, br *bufio.Reader, reason string) {
+	if len(reason) > maxRefusalReason {
+		reason = reason[:maxRefusalReason]
+	}
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	_, _ = br.Discard(prefaceLen + 2)
+	b := append(magic[:], versionRefused)
+	b = appendString(b, reason)
+	_, _ = c.Write(b)
+}
+
+func refuseHTTP1(c net.Conn, code int, reason string) {
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	fmt.Fprintf(c, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s\n",
+		code, http.StatusText(code), len(reason)+1, reason)
+}
+
+// serveHTTP1 hands c to an http.Server that shares this server's handler.
+func (s *Server) serveHTTP1(c *bufferedConn, peer *peercred.Creds) {
+	s.h1once.Do(func() {
+		s.mu.Lock()
+		s.h1ln = newChanListener()
+		h := s.handler()
+		if s.MaxRequestBodyBytes > 0 {
+			h = http.MaxBytesHandler(h, s.MaxRequestBodyBytes)
+		}
+		s.h1 = &http.Server{
+			Handler:        h,
+			MaxHeaderBytes: s.maxHeader(),
+			ErrorLog:       slog.NewLogLogger(s.logger().Handler(), slog.LevelWarn),
+			ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+				if bc, ok := c.(*bufferedConn); ok && bc.peer != nil {
+					return context.WithValue(ctx, peerKey{}, bc.peer)
+				}
+				return ctx
+			},
+			ConnState: func(c net.Conn, st http.ConnState) {
+				bc, ok := c.(*bufferedConn)
+				if !ok {
+					return
+				}
+				switch st {
+				case http.StateActive:
+					s.setBusy(bc.Conn, true)
+				case http.StateIdle:
+					s.setBusy(bc.Conn, false)
+				case http.StateClosed, http.StateHijacked:
+					s.untrack(bc.Conn)
+				}
+			},
+		}
+		h1, ln := s.h1, s.h1ln
+		s.mu.Unlock()
+		go func() { _ = h1.Serve(ln) }()
+	})
+	c.peer = peer
+	if !s.h1ln.push(c) {
+		c.Close()
+		s.untrack(c.Conn)
+	}
+}
+
+func (s *Server) maxHeader() int {
+	if s.MaxHeaderBytes > 0 {
+		return s.MaxHeaderBytes
+	}
+	return defaultMaxHeaderBytes
+}
+
+// bufferedConn is a connection whose first bytes were already read into r.
+type bufferedConn struct {
+	net.Conn
+	r    *bufio.Reader
+	peer *peercred.Creds
+}
+
+func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }
+
+// chanListener feeds connections to an http.Server.
+type chanListener struct {
+	ch     chan net.Conn
+	closed chan struct{}
+	once   sync.Once
+}
+
+func newChanListener() *chanListener {
+	return &chanListener{ch: make(chan net.Conn), closed: make(chan struct{})}
+}
+
+func (l *chanListener) push(c net.Conn) bool {
+	select {
+	case l.ch <- c:
+		return true
+	case <-l.closed:
+		return false
+	}
+}
+
+func (l *chanListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.ch:
+		return c, nil
+	case <-l.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *chanListener) Close() error {
+	l.once.Do(func() { close(l.closed) })
+	return nil
+}
+
+func (l *chanListener) Addr() net.Addr { return &net.UnixAddr{Name: "httpipc", Net: "unix"} }
+
+func tokenByte(c byte) bool {
+	return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z'
+}
+
+func peerString(p *peercred.Creds) string {
+	if p == nil {
+		return "unknown"
+	}
+	return p.String()
+}
+
+func uidOf(p *peercred.Creds) int {
+	if p == nil {
+		return -1
+	}
+	return p.UID
+}
+
+func pidOf(p *peercred.Creds) int {
+	if p == nil {
+		return -1
+	}
+	return p.PID
+}
+
+var _ io.Reader = (*bufferedConn)(nil)
