@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -30,10 +31,39 @@ type serverConn struct {
 	ctx  context.Context
 	wbuf []byte
 
-	// bgRead, when set, receives the result of a background read that waits
-	// for the next request and notices the peer going away.
-	bgRead chan error
-	cancel context.CancelFunc
+	remote string // peer credentials as a string, for RemoteAddr and logs
+
+	// The request context is cancelled when the peer goes away. Noticing
+	// that takes a read in the background, which is started only once the
+	// handler asks for cancellation (calls Done or Err on the context) and
+	// the request has been read whole (until then the handler's own reads
+	// notice). bgRead then receives the result of that read. Handlers that
+	// never look at their context cost no extra goroutine.
+	watchMu  sync.Mutex
+	seq      uint64 // counts requests
+	running  bool   // the handler of request seq is running
+	bodyDone bool   // request seq has been read whole
+	wanted   bool   // the handler of request seq asked for cancellation
+	bgRead   chan error
+	cancel   context.CancelFunc
+}
+
+// reqContext is a request's context: it starts the connection watch when the
+// handler first asks whether it is cancelled.
+type reqContext struct {
+	context.Context
+	sc  *serverConn
+	seq uint64
+}
+
+func (c *reqContext) Done() <-chan struct{} {
+	c.sc.wantWatch(c.seq)
+	return c.Context.Done()
+}
+
+func (c *reqContext) Err() error {
+	c.sc.wantWatch(c.seq)
+	return c.Context.Err()
 }
 
 func (sc *serverConn) serve() {
@@ -42,6 +72,7 @@ func (sc *serverConn) serve() {
 	}
 	sc.bw = bufio.NewWriterSize(sc.c, bufferSize)
 	sc.dec = bhttp.NewReader(sc.br, bhttp.Limits{MaxFieldSectionSize: sc.srv.maxHeader()})
+	sc.remote = peerString(sc.peer)
 	sc.ctx = context.WithValue(context.Background(), peerKey{}, sc.peer)
 	sc.ctx = context.WithValue(sc.ctx, http.ServerContextKey, (*http.Server)(nil))
 	sc.wbuf = append(magic[:], ProtocolVersion)
@@ -114,8 +145,47 @@ func (sc *serverConn) waitRequest() bool {
 	return err == nil
 }
 
-// startBackgroundRead watches the connection once the request has been read
-// whole, so the request context is cancelled when the peer goes away.
+// wantWatch records that the handler of request seq wants to know when the
+// peer goes away.
+func (sc *serverConn) wantWatch(seq uint64) {
+	sc.watchMu.Lock()
+	defer sc.watchMu.Unlock()
+	if seq != sc.seq || !sc.running || sc.wanted {
+		return
+	}
+	sc.wanted = true
+	if sc.bodyDone {
+		sc.startBackgroundRead()
+	}
+}
+
+// requestRead records that the request has been read whole.
+func (sc *serverConn) requestRead() {
+	sc.watchMu.Lock()
+	defer sc.watchMu.Unlock()
+	sc.bodyDone = true
+	if sc.running && sc.wanted {
+		sc.startBackgroundRead()
+	}
+}
+
+// startWatch and stopWatch bracket a handler.
+func (sc *serverConn) startWatch(bodyDone bool) uint64 {
+	sc.watchMu.Lock()
+	defer sc.watchMu.Unlock()
+	sc.seq++
+	sc.running, sc.bodyDone, sc.wanted = true, bodyDone, false
+	return sc.seq
+}
+
+func (sc *serverConn) stopWatch() {
+	sc.watchMu.Lock()
+	sc.running = false
+	sc.watchMu.Unlock()
+}
+
+// startBackgroundRead reads ahead in the background so that the request
+// context is cancelled when the peer goes away. sc.watchMu is held.
 func (sc *serverConn) startBackgroundRead() {
 	if sc.bgRead != nil {
 		return
@@ -167,9 +237,10 @@ func (sc *serverConn) writeErrorResponse(status int, code, msg string) {
 // serveRequest runs the handler for one request and reports whether the
 // connection can carry another.
 func (sc *serverConn) serveRequest(head *bhttp.RequestHead) (keep bool) {
-	ctx, cancel := context.WithCancel(sc.ctx)
+	cctx, cancel := context.WithCancel(sc.ctx)
 	sc.cancel = cancel
 	defer cancel()
+	ctx := &reqContext{Context: cctx, sc: sc}
 
 	req, err := sc.newRequest(ctx, head)
 	if err != nil {
@@ -178,36 +249,36 @@ func (sc *serverConn) serveRequest(head *bhttp.RequestHead) (keep bool) {
 		return false
 	}
 	w := &responseWriter{sc: sc, req: req, header: make(http.Header, 4), declared: -1}
-	if b, ok := req.Body.(*requestBody); ok {
+	b, hasBody := req.Body.(*requestBody)
+	if hasBody {
 		b.w = w
-	} else {
-		sc.startBackgroundRead()
 	}
-	if !sc.runHandler(w, req) {
+	ctx.seq = sc.startWatch(!hasBody)
+	ok := sc.runHandler(w, req)
+	sc.stopWatch()
+	if !ok {
 		return false
 	}
 	if !w.finish() {
 		return false
 	}
-	return sc.bodyDone(req)
+	return sc.finishBody(req)
 }
 
-// bodyDone makes sure the request has been read whole, reading and dropping
+// finishBody makes sure the request has been read whole, reading and dropping
 // a bounded rest the handler left, and reports whether the connection is
 // still in step.
-func (sc *serverConn) bodyDone(req *http.Request) bool {
-	if sc.bgRead != nil {
-		return true
-	}
+func (sc *serverConn) finishBody(req *http.Request) bool {
 	b, ok := req.Body.(*requestBody)
-	if !ok || b.err != nil {
+	if !ok {
+		return req.Body == http.NoBody
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.err != nil {
 		return false
 	}
-	if !sc.dec.Discard(maxDrainBytes) {
-		return false
-	}
-	sc.startBackgroundRead()
-	return true
+	return b.done || sc.dec.Discard(maxDrainBytes)
 }
 
 // runHandler calls the handler, turning a panic into a 500 or an aborted
@@ -263,13 +334,13 @@ func (sc *serverConn) newRequest(ctx context.Context, head *bhttp.RequestHead) (
 		ProtoMinor: 1,
 		Header:     h,
 		Host:       host,
-		RemoteAddr: peerString(sc.peer),
+		RemoteAddr: sc.remote,
 		RequestURI: head.Path,
 	}
 	if head.ContentLength >= 0 {
 		req.ContentLength = head.ContentLength
 	} else if cl := h.Get("Content-Length"); cl != "" {
-		fmt.Sscan(cl, &req.ContentLength)
+		req.ContentLength, _ = strconv.ParseInt(cl, 10, 64)
 	} else {
 		req.ContentLength = -1
 	}
@@ -319,7 +390,7 @@ func (b *requestBody) Read(p []byte) (int, error) {
 		if t := b.sc.dec.Trailer(); t != nil {
 			b.w.req.Trailer = t
 		}
-		b.sc.startBackgroundRead()
+		b.sc.requestRead()
 	case err != nil:
 		b.err = err
 		b.sc.srv.logger().Warn("httpipc: reading request body", "peer", peerString(b.sc.peer), "err", err)
@@ -383,8 +454,8 @@ func (w *responseWriter) WriteHeader(code int) {
 	w.status = code
 	w.noBody = w.req.Method == http.MethodHead || code == http.StatusNoContent || code == http.StatusNotModified
 	if cl := w.header.Get("Content-Length"); cl != "" {
-		if _, err := fmt.Sscan(cl, &w.declared); err != nil || w.declared < 0 {
-			w.declared = -1
+		if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n >= 0 {
+			w.declared = n
 		}
 	}
 }

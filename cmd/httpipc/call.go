@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+
+	"github.com/httpipc/httpipc"
+)
+
+func runCall(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("call", "[-X METHOD] [-H 'Name: value']... [-d DATA|@FILE|@-] [-i] ADDR PATH",
+		"Sends one request to the provider at ADDR and writes the response body to standard output,\n"+
+			"like curl. PATH is the path and query, e.g. /users/1?fields=name. The exit status is 0 when\n"+
+			"a response arrived (whatever its status; see --fail), 1 on a transport error.", stderr)
+	method := fs.String("X", "", "request method (default GET, or POST with -d)")
+	var headers multiFlag
+	fs.Var(&headers, "H", "request header 'Name: value' (repeatable)")
+	data := fs.String("d", "", "request body: DATA, @FILE to read a file, @- for standard input")
+	include := fs.Bool("i", false, "print the status line and response headers before the body")
+	fail := fs.Bool("fail", false, "exit with status 22 when the response status is 400 or more")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 2 {
+		return usagef("want ADDR and PATH, got %d arguments", len(pos))
+	}
+	addr, path := pos[0], pos[1]
+	if !strings.HasPrefix(path, "/") {
+		return usagef("PATH %q must start with /", path)
+	}
+	var body io.Reader
+	dataSet := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "d" {
+			dataSet = true
+		}
+	})
+	if dataSet {
+		switch {
+		case *data == "@-":
+			body = os.Stdin
+		case strings.HasPrefix(*data, "@"):
+			f, err := os.Open((*data)[1:])
+			if err != nil {
+				return fmt.Errorf("reading request body: %w", err)
+			}
+			defer f.Close()
+			body = f
+		default:
+			body = strings.NewReader(*data)
+		}
+	}
+	m := *method
+	if m == "" {
+		m = http.MethodGet
+		if body != nil {
+			m = http.MethodPost
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	req, err := http.NewRequestWithContext(ctx, m, "http://"+hostFor(addr)+path, body)
+	if err != nil {
+		return usagef("%v", err)
+	}
+	for _, h := range headers {
+		name, value, ok := strings.Cut(h, ":")
+		if !ok || strings.TrimSpace(name) == "" {
+			return usagef("-H %q is not 'Name: value'", h)
+		}
+		req.Header.Add(strings.TrimSpace(name), strings.TrimSpace(value))
+	}
+	if body != nil && req.Header.Get("Content-Type") == "" {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := httpipc.NewClient(addr).Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if *include {
+		fmt.Fprintf(stdout, "%s %s\r\n", resp.Proto, resp.Status)
+		writeHeader(stdout, resp.Header)
+		fmt.Fprint(stdout, "\r\n")
+	}
+	if _, err := io.Copy(stdout, resp.Body); err != nil {
+		return fmt.Errorf("reading response body: %w", err)
+	}
+	if *include && len(resp.Trailer) > 0 {
+		writeHeader(stdout, resp.Trailer)
+	}
+	if *fail && resp.StatusCode >= 400 {
+		fmt.Fprintf(stderr, "httpipc call: the provider answered %s\n", resp.Status)
+		os.Exit(22)
+	}
+	return nil
+}
+
+func writeHeader(w io.Writer, h http.Header) {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		for _, v := range h[k] {
+			fmt.Fprintf(w, "%s: %s\r\n", k, v)
+		}
+	}
+}
+
+// hostFor picks the authority sent with the request: the service name, or
+// "localhost" for socket addresses.
+func hostFor(addr string) string {
+	if !strings.Contains(addr, ":") {
+		return addr
+	}
+	return "localhost"
+}

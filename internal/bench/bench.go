@@ -1,0 +1,423 @@
+// Package bench measures httpipc against the ways a Go developer could
+// reach a local provider today, with the client here and the provider in a
+// separate process, all in one run on the same machine.
+//
+// Contenders: raw-unix (a length-prefixed ping-pong on a Unix socket, the
+// physical limit), nethttp-unix (net/http HTTP/1.1 over a Unix socket),
+// nethttp-tcp (net/http over loopback TCP) and httpipc-unix. Scenarios:
+// rtt-64B and rtt-64KiB (echo a body of that size), stream-16MiB (download),
+// concurrent-64x64B (64 callers at once), and stream-1GiB-echo (1 GiB up and
+// back through an httpipc provider, recording how much its peak RSS grew).
+package bench
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/httpipc/httpipc"
+)
+
+// Contenders, in the order they are reported.
+const (
+	RawUnix     = "raw-unix"
+	NetHTTPUnix = "nethttp-unix"
+	NetHTTPTCP  = "nethttp-tcp"
+	HTTPIPCUnix = "httpipc-unix"
+)
+
+// Scenarios, in the order they are run.
+const (
+	RTT64B       = "rtt-64B"
+	RTT64KiB     = "rtt-64KiB"
+	Stream16MiB  = "stream-16MiB"
+	Concurrent64 = "concurrent-64x64B"
+	Echo1GiB     = "stream-1GiB-echo"
+)
+
+// Result is one measured cell.
+type Result struct {
+	Scenario  string  `json:"scenario"`
+	Contender string  `json:"contender"`
+	Ops       int     `json:"ops"`
+	NsPerOp   float64 `json:"ns_per_op"`
+	BytesPerS float64 `json:"bytes_per_s"`
+	// PeakRSSDeltaBytes is how much the provider's peak resident set grew
+	// during the scenario (stream-1GiB-echo only).
+	PeakRSSDeltaBytes int64 `json:"peak_rss_delta_bytes,omitempty"`
+}
+
+// Options tune a run. The zero value is the default run.
+type Options struct {
+	// Duration is how long each cell runs at least. Zero means 700ms.
+	Duration time.Duration
+	// Echo1GiBSize overrides the size of the big echo (tests use less).
+	// Zero means 1 GiB; negative skips the scenario.
+	Echo1GiBSize int64
+	// Provider is the command that runs the provider process; it must call
+	// MaybeServe early. Nil means this executable.
+	Provider []string
+}
+
+const providerEnv = "HTTPIPC_BENCH_PROVIDER"
+
+// addrs is what the provider process prints once it is ready.
+type addrs struct {
+	Raw     string `json:"raw"`
+	HTTPIPC string `json:"httpipc"`
+	HTTP    string `json:"http_unix"`
+	TCP     string `json:"tcp"`
+	PID     int    `json:"pid"`
+}
+
+// Run starts a provider process and measures every cell.
+func Run(ctx context.Context, opt Options) ([]Result, error) {
+	if opt.Duration <= 0 {
+		opt.Duration = 700 * time.Millisecond
+	}
+	p, err := startProvider(ctx, opt)
+	if err != nil {
+		return nil, err
+	}
+	defer p.stop()
+	clients := map[string]*http.Client{
+		NetHTTPUnix: {Transport: &http.Transport{MaxIdleConnsPerHost: 128, DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", p.a.HTTP)
+		}}},
+		NetHTTPTCP:  {Transport: &http.Transport{MaxIdleConnsPerHost: 128}},
+		HTTPIPCUnix: {Transport: &httpipc.Transport{Service: "unix:" + p.a.HTTPIPC, MaxIdleConns: 128}},
+	}
+	base := map[string]string{NetHTTPUnix: "http://bench", NetHTTPTCP: "http://" + p.a.TCP, HTTPIPCUnix: "http://bench"}
+	raw := &rawPool{path: p.a.Raw}
+	defer raw.close()
+
+	var results []Result
+	for _, sc := range []struct {
+		name string
+		size int
+		par  int
+	}{{RTT64B, 64, 1}, {RTT64KiB, 64 << 10, 1}, {Stream16MiB, 16 << 20, 1}, {Concurrent64, 64, 64}} {
+		for _, c := range []string{RawUnix, NetHTTPUnix, NetHTTPTCP, HTTPIPCUnix} {
+			if err := ctx.Err(); err != nil {
+				return results, err
+			}
+			var op func() error
+			stream := sc.name == Stream16MiB
+			if c == RawUnix {
+				op = func() error { return raw.op(sc.size, stream) }
+			} else {
+				op = httpOp(clients[c], base[c], sc.size, stream)
+			}
+			r, err := measure(ctx, opt.Duration, sc.par, op)
+			if err != nil {
+				return results, fmt.Errorf("%s/%s: %w", sc.name, c, err)
+			}
+			r.Scenario, r.Contender = sc.name, c
+			moved := float64(sc.size)
+			if !stream {
+				moved *= 2
+			}
+			r.BytesPerS = moved / (r.NsPerOp / 1e9)
+			results = append(results, r)
+		}
+	}
+	if opt.Echo1GiBSize >= 0 {
+		size := opt.Echo1GiBSize
+		if size == 0 {
+			size = 1 << 30
+		}
+		r, err := echoRSS(ctx, opt, size)
+		if err != nil {
+			return results, fmt.Errorf("%s: %w", Echo1GiB, err)
+		}
+		results = append(results, r)
+	}
+	return results, nil
+}
+
+// measure runs op from par goroutines until d has passed, after a warm-up.
+func measure(ctx context.Context, d time.Duration, par int, op func() error) (Result, error) {
+	for i := 0; i < 3*par; i++ {
+		if err := op(); err != nil {
+			return Result{}, err
+		}
+	}
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		ops   int
+		first error
+	)
+	start := time.Now()
+	deadline := start.Add(d)
+	for g := 0; g < par; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n := 0
+			for time.Now().Before(deadline) && ctx.Err() == nil {
+				if err := op(); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					return
+				}
+				n++
+			}
+			mu.Lock()
+			ops += n
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if first != nil {
+		return Result{}, first
+	}
+	if ops == 0 {
+		return Result{}, errors.New("no operation completed")
+	}
+	el := time.Since(start)
+	return Result{Ops: ops, NsPerOp: float64(el.Nanoseconds()) / float64(ops)}, nil
+}
+
+// httpOp is one request: echo size bytes, or download them.
+func httpOp(c *http.Client, base string, size int, stream bool) func() error {
+	payload := strings.Repeat("x", size)
+	buf := make([]byte, 64<<10)
+	return func() error {
+		var resp *http.Response
+		var err error
+		if stream {
+			resp, err = c.Get(base + "/download?n=" + strconv.Itoa(size))
+		} else {
+			resp, err = c.Post(base+"/echo", "application/octet-stream", strings.NewReader(payload))
+		}
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		n, err := io.CopyBuffer(io.Discard, resp.Body, buf)
+		if err != nil {
+			return err
+		}
+		if resp.StatusCode != 200 || n != int64(size) {
+			return fmt.Errorf("status %d, %d bytes, want %d", resp.StatusCode, n, size)
+		}
+		return nil
+	}
+}
+
+// rawPool keeps raw connections for the ping-pong contender.
+type rawPool struct {
+	path string
+	mu   sync.Mutex
+	idle []*rawConn
+	all  []*rawConn
+}
+
+type rawConn struct {
+	c   net.Conn
+	br  *bufio.Reader
+	buf []byte
+}
+
+func (p *rawPool) op(size int, stream bool) error {
+	p.mu.Lock()
+	var rc *rawConn
+	if n := len(p.idle); n > 0 {
+		rc, p.idle = p.idle[n-1], p.idle[:n-1]
+	}
+	p.mu.Unlock()
+	if rc == nil {
+		c, err := net.Dial("unix", p.path)
+		if err != nil {
+			return err
+		}
+		rc = &rawConn{c: c, br: bufio.NewReaderSize(c, 64<<10), buf: make([]byte, 8+128<<10)}
+		p.mu.Lock()
+		p.all = append(p.all, rc)
+		p.mu.Unlock()
+	}
+	if err := rc.exchange(size, stream); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.idle = append(p.idle, rc)
+	p.mu.Unlock()
+	return nil
+}
+
+// exchange sends a header (8 bytes: length, with the top bit set for a
+// download) and the payload, and reads the length-prefixed answer.
+func (rc *rawConn) exchange(size int, stream bool) error {
+	hdr := uint64(size)
+	out := rc.buf[:8]
+	switch {
+	case stream:
+		hdr |= 1 << 63
+	case 8+size <= len(rc.buf):
+		out = rc.buf[:8+size]
+	default:
+		out = make([]byte, 8+size)
+	}
+	binary.BigEndian.PutUint64(out, hdr)
+	if _, err := rc.c.Write(out); err != nil {
+		return err
+	}
+	var lb [8]byte
+	if _, err := io.ReadFull(rc.br, lb[:]); err != nil {
+		return err
+	}
+	n := binary.BigEndian.Uint64(lb[:])
+	if n != uint64(size) {
+		return fmt.Errorf("raw: answer of %d bytes, want %d", n, size)
+	}
+	_, err := io.CopyBuffer(io.Discard, io.LimitReader(rc.br, int64(n)), rc.buf)
+	return err
+}
+
+func (p *rawPool) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, rc := range p.all {
+		rc.c.Close()
+	}
+}
+
+type provider struct {
+	cmd   *exec.Cmd
+	stdin io.Closer
+	a     addrs
+	dir   string
+}
+
+func startProvider(ctx context.Context, opt Options) (*provider, error) {
+	dir, err := os.MkdirTemp("", "httpipc-bench-")
+	if err != nil {
+		return nil, err
+	}
+	argv := opt.Provider
+	if len(argv) == 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, err
+		}
+		argv = []string{exe}
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), providerEnv+"="+dir)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	// The provider exits when this pipe closes, even if this process dies.
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("starting the provider process: %w", err)
+	}
+	p := &provider{cmd: cmd, dir: dir, stdin: stdin}
+	line, err := bufio.NewReader(out).ReadBytes('\n')
+	if err == nil {
+		err = json.Unmarshal(line, &p.a)
+	}
+	if err != nil {
+		p.stop()
+		return nil, fmt.Errorf("provider process did not report its addresses: %v", err)
+	}
+	return p, nil
+}
+
+func (p *provider) stop() {
+	p.stdin.Close()
+	if p.cmd.Process != nil {
+		p.cmd.Process.Kill()
+		p.cmd.Wait()
+	}
+	os.RemoveAll(p.dir)
+}
+
+// echoRSS streams size bytes up to a fresh httpipc provider and back, and
+// reports how much the provider's peak RSS grew.
+func echoRSS(ctx context.Context, opt Options, size int64) (Result, error) {
+	p, err := startProvider(ctx, opt)
+	if err != nil {
+		return Result{}, err
+	}
+	defer p.stop()
+	c := &http.Client{Transport: &httpipc.Transport{Service: "unix:" + p.a.HTTPIPC}}
+	// Warm up so that the baseline includes a served request.
+	if err := httpOp(c, "http://bench", 64<<10, false)(); err != nil {
+		return Result{}, err
+	}
+	before, err := peakRSS(p.a.PID)
+	if err != nil {
+		return Result{}, err
+	}
+	start := time.Now()
+	pr, pw := io.Pipe()
+	go func() {
+		buf := make([]byte, 32<<10)
+		for left := size; left > 0; {
+			n := min(left, int64(len(buf)))
+			if _, err := pw.Write(buf[:n]); err != nil {
+				return
+			}
+			left -= n
+		}
+		pw.Close()
+	}()
+	req, _ := http.NewRequestWithContext(ctx, "POST", "http://bench/echo", pr)
+	resp, err := c.Do(req)
+	if err != nil {
+		return Result{}, err
+	}
+	n, err := io.CopyBuffer(io.Discard, resp.Body, make([]byte, 64<<10))
+	resp.Body.Close()
+	if err != nil {
+		return Result{}, err
+	}
+	if n != size {
+		return Result{}, fmt.Errorf("echoed %d bytes, want %d", n, size)
+	}
+	el := time.Since(start)
+	after, err := peakRSS(p.a.PID)
+	if err != nil {
+		return Result{}, err
+	}
+	return Result{Scenario: Echo1GiB, Contender: HTTPIPCUnix, Ops: 1, NsPerOp: float64(el.Nanoseconds()),
+		BytesPerS: float64(2*size) / el.Seconds(), PeakRSSDeltaBytes: after - before}, nil
+}
+
+// peakRSS reads VmHWM of a process, in bytes.
+func peakRSS(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("reading peak RSS: %w", err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, err := strconv.ParseInt(f[1], 10, 64)
+			return kb << 10, err
+		}
+	}
+	return 0, errors.New("no VmHWM in /proc status")
+}

@@ -1,0 +1,180 @@
+package bench
+
+import (
+	"bufio"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"github.com/httpipc/httpipc"
+)
+
+// MaybeServe turns this process into the benchmark provider when the
+// benchmark started it, and never returns in that case. Call it first thing
+// in main (and in TestMain).
+func MaybeServe() {
+	dir := os.Getenv(providerEnv)
+	if dir == "" {
+		return
+	}
+	if err := serveProvider(dir); err != nil {
+		fmt.Fprintln(os.Stderr, "bench provider:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// Handler is the API every HTTP contender serves: POST /echo answers with
+// the request body, GET /download?n=N with N bytes.
+func Handler() http.Handler {
+	pool := sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /echo", func(w http.ResponseWriter, r *http.Request) {
+		bp := pool.Get().(*[]byte)
+		defer pool.Put(bp)
+		buf := *bp
+		if r.ContentLength >= 0 && r.ContentLength <= int64(len(buf)) {
+			// Read first, then answer: HTTP/1.1 servers do not all allow
+			// writing while the request body is still coming.
+			n, err := io.ReadFull(r.Body, buf[:r.ContentLength])
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			w.Header().Set("Content-Length", strconv.Itoa(n))
+			w.Write(buf[:n])
+			return
+		}
+		if r.ContentLength > int64(len(buf)) && r.ContentLength <= 1<<20 {
+			big := make([]byte, r.ContentLength)
+			{
+				n, err := io.ReadFull(r.Body, big)
+				if err != nil {
+					http.Error(w, err.Error(), http.StatusBadRequest)
+					return
+				}
+				w.Header().Set("Content-Length", strconv.Itoa(n))
+				w.Write(big)
+				return
+			}
+		}
+		// A large or unsized body streams through.
+		io.CopyBuffer(w, r.Body, buf)
+	})
+	mux.HandleFunc("GET /download", func(w http.ResponseWriter, r *http.Request) {
+		n, err := strconv.ParseInt(r.URL.Query().Get("n"), 10, 64)
+		if err != nil || n < 0 {
+			http.Error(w, "bad n", http.StatusBadRequest)
+			return
+		}
+		bp := pool.Get().(*[]byte)
+		defer pool.Put(bp)
+		buf := *bp
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
+		for n > 0 {
+			k := min(n, int64(len(buf)))
+			if _, err := w.Write(buf[:k]); err != nil {
+				return
+			}
+			n -= k
+		}
+	})
+	return mux
+}
+
+func serveProvider(dir string) error {
+	a := addrs{
+		Raw:     filepath.Join(dir, "raw.sock"),
+		HTTPIPC: filepath.Join(dir, "ipc.sock"),
+		HTTP:    filepath.Join(dir, "http.sock"),
+		PID:     os.Getpid(),
+	}
+	rawLn, err := net.Listen("unix", a.Raw)
+	if err != nil {
+		return err
+	}
+	go serveRaw(rawLn)
+	ipcLn, err := httpipc.Listen("unix:" + a.HTTPIPC)
+	if err != nil {
+		return err
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	go (&httpipc.Server{Handler: Handler(), Logger: quiet}).Serve(ipcLn)
+	httpLn, err := net.Listen("unix", a.HTTP)
+	if err != nil {
+		return err
+	}
+	go (&http.Server{Handler: Handler()}).Serve(httpLn)
+	tcpLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	a.TCP = tcpLn.Addr().String()
+	go (&http.Server{Handler: Handler()}).Serve(tcpLn)
+	line, _ := json.Marshal(a)
+	os.Stdout.Write(append(line, '\n'))
+	// Exit with the benchmark: it holds our standard input open.
+	io.Copy(io.Discard, os.Stdin)
+	return nil
+}
+
+// serveRaw answers the raw ping-pong: an 8-byte header (length, top bit set
+// for a download) and the payload in; the length and payload back.
+func serveRaw(ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		go func() {
+			defer c.Close()
+			br := bufio.NewReaderSize(c, 64<<10)
+			buf := make([]byte, 64<<10)
+			for {
+				var hdr [8]byte
+				if _, err := io.ReadFull(br, hdr[:]); err != nil {
+					return
+				}
+				h := binary.BigEndian.Uint64(hdr[:])
+				download := h&(1<<63) != 0
+				n := int64(h &^ (1 << 63))
+				out := buf[:8]
+				binary.BigEndian.PutUint64(out, uint64(n))
+				if download {
+					if _, err := c.Write(out); err != nil {
+						return
+					}
+					for left := n; left > 0; {
+						k := min(left, int64(len(buf)))
+						if _, err := c.Write(buf[:k]); err != nil {
+							return
+						}
+						left -= k
+					}
+					continue
+				}
+				if n > int64(len(buf))-8 {
+					out = make([]byte, 8+n)
+					binary.BigEndian.PutUint64(out, uint64(n))
+				} else {
+					out = buf[:8+n]
+				}
+				if _, err := io.ReadFull(br, out[8:]); err != nil {
+					return
+				}
+				if _, err := c.Write(out); err != nil {
+					return
+				}
+			}
+		}()
+	}
+}
