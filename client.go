@@ -258,7 +258,7 @@ func (e *connLostError) Unwrap() error { return e.err }
 // newResponse builds the http.Response for a decoded head.
 func newResponse(req *http.Request, head *bhttp.ResponseHead) *http.Response {
 	resp := &http.Response{
-		Status:        strconv.Itoa(head.Status) + " " + http.StatusText(head.Status),
+		Status:        statusLine(head.Status),
 		StatusCode:    head.Status,
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
@@ -278,6 +278,26 @@ func newResponse(req *http.Request, head *bhttp.ResponseHead) *http.Response {
 		}
 	}
 	return resp
+}
+
+// statusLine returns "200 OK" and the like, without allocating for the
+// common codes.
+func statusLine(code int) string {
+	switch code {
+	case 200:
+		return "200 OK"
+	case 201:
+		return "201 Created"
+	case 204:
+		return "204 No Content"
+	case 304:
+		return "304 Not Modified"
+	case 400:
+		return "400 Bad Request"
+	case 404:
+		return "404 Not Found"
+	}
+	return strconv.Itoa(code) + " " + http.StatusText(code)
 }
 
 func got1xx(ctx context.Context) func(int, http.Header) error {

@@ -91,10 +91,13 @@ func (cc *clientConn) roundTrip(req *http.Request) (*http.Response, error) {
 	cc.wbuf = b
 
 	var aborted atomic.Bool
-	stop := context.AfterFunc(ctx, func() {
-		aborted.Store(true)
-		cc.nc.Close()
-	})
+	stop := noStop
+	if ctx.Done() != nil {
+		stop = context.AfterFunc(ctx, func() {
+			aborted.Store(true)
+			cc.nc.Close()
+		})
+	}
 	fail := func(err error) (*http.Response, error) {
 		stop()
 		cc.nc.Close()
@@ -149,6 +152,9 @@ func (cc *clientConn) roundTrip(req *http.Request) (*http.Response, error) {
 	resp.Body = rb
 	return resp, nil
 }
+
+// noStop is the stop function of a request whose context cannot end.
+func noStop() bool { return true }
 
 // readPreface reads the server preface that precedes the first response.
 func (cc *clientConn) readPreface() error {

@@ -78,7 +78,7 @@ func validName(b []byte) error {
 }
 
 // validValue checks a field value: no NUL, CR or LF (RFC 9110 Section 5.5).
-func validValue(s string) bool {
+func validValue[T string | []byte](s T) bool {
 	for i := 0; i < len(s); i++ {
 		switch s[i] {
 		case 0, '\r', '\n':

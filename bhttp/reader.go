@@ -40,6 +40,8 @@ type Reader struct {
 	trailer http.Header
 	err     error
 	scratch []byte
+	vals    []byte      // field values of the section being read
+	lines   []fieldLine // field lines of the section being read
 }
 
 // NewReader returns a Reader that decodes messages from br within lim.
@@ -375,11 +377,14 @@ func (r *Reader) readFields(what string, budget int) (http.Header, error) {
 		}
 		limit = n
 	}
-	var h http.Header
+	// Values are gathered in one buffer and turned into strings with a
+	// single allocation once the section is complete.
+	r.vals = r.vals[:0]
+	r.lines = r.lines[:0]
 	used := uint64(0)
 	for {
 		if r.known && used == limit {
-			return h, nil
+			break
 		}
 		nl, err := ReadVarint(r.br)
 		if err != nil {
@@ -390,7 +395,7 @@ func (r *Reader) readFields(what string, budget int) (http.Header, error) {
 			if r.known {
 				return nil, malformed("empty field name in %s", what)
 			}
-			return h, nil
+			break
 		}
 		if nl > limit || used+nl > limit {
 			return nil, r.sectionOverrun(what, budget)
@@ -417,15 +422,35 @@ func (r *Reader) readFields(what string, budget int) (http.Header, error) {
 		if err != nil {
 			return nil, unexpected(err, what)
 		}
-		v := string(vb)
-		if !validValue(v) {
+		if !validValue(vb) {
 			return nil, malformed("%s: value of %q contains NUL, CR or LF", what, name)
 		}
-		if h == nil {
-			h = make(http.Header, 8)
-		}
-		h[name] = append(h[name], v)
+		r.lines = append(r.lines, fieldLine{name: name, end: len(r.vals) + len(vb)})
+		r.vals = append(r.vals, vb...)
 	}
+	if len(r.lines) == 0 {
+		return nil, nil
+	}
+	all := string(r.vals)
+	strs := make([]string, len(r.lines))
+	h := make(http.Header, len(r.lines))
+	start := 0
+	for i, l := range r.lines {
+		strs[i] = all[start:l.end]
+		start = l.end
+		if vs, ok := h[l.name]; ok {
+			h[l.name] = append(vs, strs[i])
+		} else {
+			h[l.name] = strs[i : i+1 : i+1]
+		}
+	}
+	return h, nil
+}
+
+// fieldLine locates a decoded field value inside Reader.vals.
+type fieldLine struct {
+	name string
+	end  int
 }
 
 func (r *Reader) sectionOverrun(what string, budget int) error {
