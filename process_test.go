@@ -1,0 +1,301 @@
+//go:build linux
+
+package httpipc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/httpipc/httpipc/address"
+	"github.com/httpipc/httpipc/servicedir"
+)
+
+// These tests run the provider in a separate process: the test binary
+// itself, started with HTTPIPC_TEST_PROVIDER set (see TestMain).
+
+const providerEnv = "HTTPIPC_TEST_PROVIDER"
+
+func TestMain(m *testing.M) {
+	if addr := os.Getenv(providerEnv); addr != "" {
+		os.Exit(runTestProvider(addr))
+	}
+	os.Exit(m.Run())
+}
+
+// runTestProvider serves a small API until it is idle for
+// HTTPIPC_TEST_IDLE (default: never) or killed.
+func runTestProvider(addr string) int {
+	idle, _ := time.ParseDuration(os.Getenv("HTTPIPC_TEST_IDLE"))
+	mux := http.NewServeMux()
+	mux.HandleFunc("/pid", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, os.Getpid())
+	})
+	mux.HandleFunc("/stream", func(w http.ResponseWriter, r *http.Request) {
+		// Send a first part, then keep the response open until the client
+		// goes away or the process is killed.
+		fmt.Fprintf(w, "%d\n", os.Getpid())
+		w.(http.Flusher).Flush()
+		<-r.Context().Done()
+	})
+	ln, err := Listen(addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "test provider:", err)
+		return 1
+	}
+	err = (&Server{Handler: mux, IdleTimeout: idle}).Serve(ln)
+	if errors.Is(err, ErrIdle) {
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "test provider:", err)
+	return 1
+}
+
+// testService installs a service-directory entry that starts the test
+// binary as a provider, and returns a Transport for it.
+func testService(t *testing.T, idle time.Duration) (*Transport, string) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	// A short directory keeps the socket path under the 107-byte limit.
+	run, err := os.MkdirTemp("", "hi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(run, "p.sock")
+	t.Cleanup(func() {
+		killProvider(sock)
+		os.RemoveAll(run)
+	})
+	d := servicedir.Directory{Getenv: func(k string) string {
+		if k == "HTTPIPC_SERVICE_PATH" {
+			return dir
+		}
+		return os.Getenv(k)
+	}}
+	err = d.Install(dir, &servicedir.Entry{
+		Name:   "org.httpipc.test",
+		Socket: address.Address{Kind: address.Unix, Path: sock},
+		Exec:   []string{exe},
+		Env:    map[string]string{providerEnv: "unix:" + sock, "HTTPIPC_TEST_IDLE": idle.String()},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Transport{Service: "org.httpipc.test", Directory: d, Logger: quietLogger()}, sock
+}
+
+// killProvider kills whatever serves sock, so no process outlives a test.
+func killProvider(sock string) {
+	tr := &Transport{Service: "unix:" + sock, Logger: quietLogger()}
+	if pid, err := getPID(&http.Client{Transport: tr}); err == nil {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+}
+
+func getPID(c *http.Client) (int, error) {
+	resp, err := c.Get("http://test/pid")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.Atoi(string(b))
+}
+
+// waitGone waits, within a bound, until process pid has exited.
+func waitGone(t *testing.T, pid int, within time.Duration) {
+	t.Helper()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(within)
+	for {
+		// The launcher reaped it (it is our child) or it is gone.
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			return
+		}
+		select {
+		case <-deadline:
+			t.Fatalf("provider %d still running after %v", pid, within)
+		case <-tick.C:
+		}
+	}
+}
+
+func TestOnDemandStartAndIdleExit(t *testing.T) {
+	tr, sock := testService(t, 300*time.Millisecond)
+	c := &http.Client{Transport: tr}
+
+	// Eight clients at once find nothing running: exactly one provider
+	// starts, and every request reaches it.
+	pids := make([]int, 8)
+	errs := make([]error, 8)
+	var wg sync.WaitGroup
+	for i := range pids {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			other := &http.Client{Transport: &Transport{Service: tr.Service, Directory: tr.Directory, Logger: quietLogger()}}
+			pids[i], errs[i] = getPID(other)
+		}(i)
+	}
+	wg.Wait()
+	for i := range pids {
+		if errs[i] != nil {
+			t.Fatalf("client %d: %v", i, errs[i])
+		}
+		if pids[i] != pids[0] || pids[i] == os.Getpid() {
+			t.Fatalf("pids %v: want one provider process", pids)
+		}
+	}
+	first := pids[0]
+	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("socket %v %v, want mode 0600", fi, err)
+	}
+	if fi, err := os.Stat(filepath.Dir(sock)); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Fatalf("socket directory %v %v, want mode 0700", fi, err)
+	}
+
+	// Idle, the provider exits and removes its socket.
+	waitGone(t, first, 10*time.Second)
+	if _, err := os.Stat(sock); !os.IsNotExist(err) {
+		t.Fatalf("socket left behind by the idle provider: %v", err)
+	}
+	// The next request starts a new provider, through the pooled
+	// connection of the old one.
+	second, err := getPID(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second == first {
+		t.Fatal("the same provider answered after its idle exit")
+	}
+}
+
+func TestProviderKilledMidRequest(t *testing.T) {
+	tr, _ := testService(t, 0)
+	c := &http.Client{Transport: tr}
+	resp, err := c.Get("http://test/stream")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var pid int
+	if _, err := fmt.Fscanln(resp.Body, &pid); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	// The body read must fail, not hang and not end cleanly.
+	done := make(chan error, 1)
+	go func() {
+		_, err := io.ReadAll(resp.Body)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("the response of a killed provider ended without an error")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("reading from a killed provider hangs")
+	}
+	waitGone(t, pid, 10*time.Second)
+	// The next request starts a new provider over the stale socket.
+	again, err := getPID(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again == pid {
+		t.Fatal("a killed provider answered")
+	}
+}
+
+func TestNeverStartsWithoutEntry(t *testing.T) {
+	// A plain socket address never starts anything.
+	c := NewClient("unix:" + filepath.Join(t.TempDir(), "none.sock"))
+	if _, err := c.Get("http://x/"); !errors.Is(err, ErrNotRunning) {
+		t.Fatalf("got %v, want ErrNotRunning", err)
+	}
+	// An unknown service name is an error that names the directories.
+	tr := &Transport{Service: "org.httpipc.missing", Directory: servicedir.Directory{Getenv: func(k string) string {
+		if k == "HTTPIPC_SERVICE_PATH" {
+			return t.TempDir()
+		}
+		return ""
+	}}}
+	if _, err := (&http.Client{Transport: tr}).Get("http://x/"); !errors.Is(err, servicedir.ErrNotFound) {
+		t.Fatalf("got %v, want servicedir.ErrNotFound", err)
+	}
+}
+
+func TestSystemdSocketActivation(t *testing.T) {
+	ssa, err := exec.LookPath("systemd-socket-activate")
+	if err != nil {
+		t.Skip("systemd-socket-activate not installed (Debian package systemd)")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := os.MkdirTemp("", "hs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(run)
+	sock := filepath.Join(run, "p.sock")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cmd := exec.CommandContext(ctx, ssa, "-l", sock, "-E", providerEnv+"=unix:/nonexistent/ignored.sock", exe)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		cancel()
+		cmd.Wait()
+	}()
+	// systemd-socket-activate creates the socket before it starts the
+	// provider; wait, within a bound, for the file.
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(10 * time.Second)
+	for {
+		if _, err := os.Stat(sock); err == nil {
+			break
+		}
+		select {
+		case <-deadline:
+			t.Fatalf("no socket from systemd-socket-activate: %s", stderr.String())
+		case <-tick.C:
+		}
+	}
+	// The provider only starts with this first connection, and serves it
+	// on the socket it was handed, not on the address it was given.
+	pid, err := getPID(NewClient("unix:" + sock))
+	if err != nil {
+		t.Fatalf("%v (%s)", err, stderr.String())
+	}
+	if pid == os.Getpid() {
+		t.Fatal("answered by the test process")
+	}
+}
