@@ -154,6 +154,9 @@ func DialUnix(ctx context.Context, path string) (net.Conn, error) {
 
 // FileListener returns a listener for the inherited listening socket fd.
 func FileListener(fd int) (net.Listener, error) {
+	if fd < 0 || !isListening(fd) {
+		return nil, fmt.Errorf("transport: fd:%d is not a listening socket", fd)
+	}
 	f := os.NewFile(uintptr(fd), fmt.Sprintf("fd:%d", fd))
 	if f == nil {
 		return nil, fmt.Errorf("transport: fd:%d is not a valid descriptor", fd)
