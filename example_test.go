@@ -21,7 +21,7 @@ func Example() {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /users/{id}", func(w http.ResponseWriter, r *http.Request) {
 		peer := httpipc.Peer(r) // who is calling, from the kernel
-		fmt.Fprintf(w, "user %s, asked by uid %d", r.PathValue("id"), peer.UID-peer.UID)
+		fmt.Fprintf(w, "user %s, asked by my own user: %v", r.PathValue("id"), peer.UID == os.Getuid())
 	})
 	ln, err := httpipc.Listen(addr)
 	if err != nil {
@@ -42,5 +42,5 @@ func Example() {
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
 	fmt.Println(resp.Status, string(body))
-	// Output: 200 OK user 42, asked by uid 0
+	// Output: 200 OK user 42, asked by my own user: true
 }

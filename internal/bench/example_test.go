@@ -1,0 +1,19 @@
+package bench_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/httpipc/httpipc/internal/bench"
+)
+
+func ExampleRun() {
+	results, err := bench.Run(context.Background(), bench.Options{Duration: 5 * time.Millisecond, Echo1GiBSize: -1})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(results[0].Scenario, results[0].Contender, len(results))
+	// Output: rtt-64B raw-unix 16
+}
