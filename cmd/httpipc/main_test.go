@@ -188,5 +188,3 @@ func TestBenchJSON(t *testing.T) {
 		}
 	}
 }
-
-
