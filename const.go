@@ -30,7 +30,7 @@ const (
 	maxDrainBytes = 256 << 10
 	// inlineBodyMax is the largest request body the client writes together
 	// with the request head, without a separate writer goroutine.
-	inlineBodyMax = 16 << 10
+	inlineBodyMax = 64 << 10
 	// chunkSize is the largest content chunk either side writes.
 	chunkSize = 32 << 10
 	// bufferSize is the size of the read and write buffers of a connection.
