@@ -3,8 +3,8 @@ module github.com/httpipc/httpipc
 go 1.26.8
 
 require (
-	github.com/Microsoft/go-winio v0.6.4 // indirect
-	github.com/coreos/go-systemd/v22 v22.7.0 // indirect
-	golang.org/x/oauth2 v0.38.0 // indirect
-	golang.org/x/sys v0.50.0 // indirect
+	github.com/Microsoft/go-winio v0.6.4
+	github.com/coreos/go-systemd/v22 v22.7.0
+	golang.org/x/oauth2 v0.38.0
+	golang.org/x/sys v0.50.0
 )
