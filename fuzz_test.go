@@ -20,14 +20,7 @@ func FuzzServerConn(f *testing.F) {
 	f.Add([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
 	f.Fuzz(func(t *testing.T, input []byte) {
 		srv := &Server{Handler: vectorHandler(), Policy: AllowAny(), Logger: quietLogger(), MaxHeaderBytes: 4096}
-		srv.init()
-		c1, c2 := net.Pipe()
-		srv.track(c2)
-		done := make(chan struct{})
-		go func() {
-			srv.serveConn(c2)
-			close(done)
-		}()
+		c1, done := servePipe(srv)
 		go func() {
 			c1.Write(input)
 			// Then the client goes away.

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"flag"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -100,6 +99,20 @@ func definedConnVectors() []connVector {
 	}
 }
 
+// servePipe serves one in-memory connection and returns its client end and
+// a channel closed when the provider is done with it.
+func servePipe(srv *Server) (net.Conn, <-chan struct{}) {
+	srv.init()
+	c1, c2 := net.Pipe()
+	srv.track(c2)
+	done := make(chan struct{})
+	go func() {
+		srv.serveConn(c2)
+		close(done)
+	}()
+	return c1, done
+}
+
 type recorder struct {
 	r   io.Reader
 	buf bytes.Buffer
@@ -116,15 +129,7 @@ func (r *recorder) Read(p []byte) (int, error) {
 // provider must then close the connection.
 func runVector(t *testing.T, client []byte, responses int, closes bool) []byte {
 	t.Helper()
-	srv := &Server{Handler: vectorHandler(), Policy: AllowAny(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	srv.init()
-	c1, c2 := net.Pipe()
-	srv.track(c2)
-	done := make(chan struct{})
-	go func() {
-		srv.serveConn(c2)
-		close(done)
-	}()
+	c1, done := servePipe(&Server{Handler: vectorHandler(), Policy: AllowAny(), Logger: quietLogger()})
 	go c1.Write(client)
 	rec := &recorder{r: c1}
 	br := bufio.NewReader(rec)

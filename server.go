@@ -319,18 +319,7 @@ func (s *Server) isShutdown() bool {
 // Shutdown stops accepting connections, closes idle ones, and waits for
 // in-flight requests to finish or ctx to end.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	s.init()
-	if !s.shutdown {
-		s.shutdown = true
-		close(s.done)
-	}
-	for ln := range s.listeners {
-		ln.Close()
-	}
-	h1 := s.h1
-	s.mu.Unlock()
-	if h1 != nil {
+	if h1 := s.stop(); h1 != nil {
 		go h1.Shutdown(ctx)
 	}
 	return s.waitConns(ctx)
@@ -338,7 +327,23 @@ func (s *Server) Shutdown(ctx context.Context) error {
 
 // Close closes all listeners and connections at once.
 func (s *Server) Close() error {
+	h1 := s.stop()
 	s.mu.Lock()
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	if h1 != nil {
+		h1.Close()
+	}
+	return nil
+}
+
+// stop marks the server as shutting down and closes its listeners. It
+// returns the HTTP/1.1 server, if one was started.
+func (s *Server) stop() *http.Server {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	s.init()
 	if !s.shutdown {
 		s.shutdown = true
@@ -347,15 +352,7 @@ func (s *Server) Close() error {
 	for ln := range s.listeners {
 		ln.Close()
 	}
-	for c := range s.conns {
-		c.Close()
-	}
-	h1 := s.h1
-	s.mu.Unlock()
-	if h1 != nil {
-		h1.Close()
-	}
-	return nil
+	return s.h1
 }
 
 func (s *Server) logger() *slog.Logger {
