@@ -528,14 +528,20 @@ func (w *responseWriter) FlushError() error {
 	if w.ended {
 		return errResponseEnded
 	}
+	w.ensureHead()
+	w.err = errOr(w.err, w.sc.bw.Flush())
+	return w.err
+}
+
+// ensureHead sends the response head, with status 200 if the handler chose
+// none, unless it has been sent.
+func (w *responseWriter) ensureHead() {
 	if !w.wroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
 	if !w.headerSent {
 		w.sendHead()
 	}
-	w.err = errOr(w.err, w.sc.bw.Flush())
-	return w.err
 }
 
 func (w *responseWriter) sendHead() {
@@ -585,12 +591,7 @@ func (w *responseWriter) finish() bool {
 	if w.ended {
 		return false
 	}
-	if !w.wroteHeader {
-		w.WriteHeader(http.StatusOK)
-	}
-	if !w.headerSent {
-		w.sendHead()
-	}
+	w.ensureHead()
 	if w.declared >= 0 && w.written < w.declared && !w.noBody {
 		// Ending the message now would tell the client the body is complete.
 		w.sc.srv.logger().Warn("httpipc: handler wrote less than its Content-Length; aborting the response",
