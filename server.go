@@ -446,9 +446,10 @@ func (s *Server) serveHTTP1(c *bufferedConn, peer *peercred.Creds) {
 			h = http.MaxBytesHandler(h, s.MaxRequestBodyBytes)
 		}
 		s.h1 = &http.Server{
-			Handler:        h,
-			MaxHeaderBytes: s.maxHeader(),
-			ErrorLog:       slog.NewLogLogger(s.logger().Handler(), slog.LevelWarn),
+			Handler:           h,
+			MaxHeaderBytes:    s.maxHeader(),
+			ReadHeaderTimeout: prefaceTimeout,
+			ErrorLog:          slog.NewLogLogger(s.logger().Handler(), slog.LevelWarn),
 			ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 				if bc, ok := c.(*bufferedConn); ok && bc.peer != nil {
 					return context.WithValue(ctx, peerKey{}, bc.peer)
