@@ -1,6 +1,10 @@
 package httpipc
 
-import "time"
+import (
+	"time"
+
+	"github.com/httpipc/httpipc/internal/httpmsg"
+)
 
 // Wire constants of the httpipc stream protocol (docs/PROTOCOL.md).
 const (
@@ -21,7 +25,7 @@ const (
 	// errorField names the field a provider adds to a response it generates
 	// itself for a protocol error, so a client can tell it from a response
 	// of the handler.
-	errorField = "Httpipc-Error"
+	errorField = httpmsg.ErrorField
 
 	// defaultMaxHeaderBytes bounds each field section (docs/PROTOCOL.md, Limits).
 	defaultMaxHeaderBytes = 64 << 10

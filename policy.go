@@ -92,6 +92,13 @@ func AnyOf(policies ...Policy) Policy {
 
 type peerKey struct{}
 
+// ContextWithPeer returns a context that carries the credentials of the
+// process a request came from. Adapters for other channels (message mode,
+// D-Bus) use it so handlers find the peer the same way.
+func ContextWithPeer(ctx context.Context, peer *peercred.Creds) context.Context {
+	return context.WithValue(ctx, peerKey{}, peer)
+}
+
 // PeerFromContext returns the credentials of the process that made the
 // request whose context is ctx. The Server puts them in every request
 // context; ok is false when they are unknown.

@@ -1,0 +1,7 @@
+//go:build linux
+
+package message
+
+import "golang.org/x/sys/unix"
+
+const msgTrunc = unix.MSG_TRUNC
