@@ -36,6 +36,11 @@ const (
 	NetHTTPUnix = "nethttp-unix"
 	NetHTTPTCP  = "nethttp-tcp"
 	HTTPIPCUnix = "httpipc-unix"
+	// MessageLocal is message mode over an in-process channel (the cost of
+	// the adapter alone); MessageSeqPacket is message mode over a Linux
+	// SOCK_SEQPACKET socket to the provider process. Both run rtt-64B only.
+	MessageLocal     = "message-local"
+	MessageSeqPacket = "message-seqpacket"
 )
 
 // Scenarios, in the order they are run.
@@ -73,12 +78,16 @@ type Options struct {
 
 const providerEnv = "HTTPIPC_BENCH_PROVIDER"
 
+// rounds is how many turns each contender of a scenario gets.
+const rounds = 5
+
 // addrs is what the provider process prints once it is ready.
 type addrs struct {
 	Raw     string `json:"raw"`
 	HTTPIPC string `json:"httpipc"`
 	HTTP    string `json:"http_unix"`
 	TCP     string `json:"tcp"`
+	Packet  string `json:"seqpacket,omitempty"`
 	PID     int    `json:"pid"`
 }
 
@@ -100,6 +109,14 @@ func Run(ctx context.Context, opt Options) ([]Result, error) {
 		HTTPIPCUnix: {Transport: &httpipc.Transport{Service: "unix:" + p.a.HTTPIPC, MaxIdleConns: 128}},
 	}
 	base := map[string]string{NetHTTPUnix: "http://bench", NetHTTPTCP: "http://" + p.a.TCP, HTTPIPCUnix: "http://bench"}
+	messageClients, closeMessage, err := messageContenders(ctx, p.a)
+	if err != nil {
+		return nil, err
+	}
+	defer closeMessage()
+	for name, c := range messageClients {
+		clients[name], base[name] = c, "http://bench"
+	}
 	raw := &rawPool{path: p.a.Raw}
 	defer raw.close()
 
@@ -109,22 +126,41 @@ func Run(ctx context.Context, opt Options) ([]Result, error) {
 		size int
 		par  int
 	}{{RTT64B, 64, 1}, {RTT64KiB, 64 << 10, 1}, {Stream16MiB, 16 << 20, 1}, {Concurrent64, 64, 64}} {
-		for _, c := range []string{RawUnix, NetHTTPUnix, NetHTTPTCP, HTTPIPCUnix} {
-			if err := ctx.Err(); err != nil {
-				return results, err
+		contenders := []string{RawUnix, NetHTTPUnix, NetHTTPTCP, HTTPIPCUnix}
+		if sc.name == RTT64B {
+			for _, m := range []string{MessageLocal, MessageSeqPacket} {
+				if clients[m] != nil {
+					contenders = append(contenders, m)
+				}
 			}
-			var op func() error
-			stream := sc.name == Stream16MiB
+		}
+		// The contenders of a scenario take turns in short rounds, so that a
+		// change in the machine's load during the run hits them alike.
+		stream := sc.name == Stream16MiB
+		ops := make([]func() error, len(contenders))
+		total := make([]Result, len(contenders))
+		for i, c := range contenders {
 			if c == RawUnix {
-				op = func() error { return raw.op(sc.size, stream) }
+				ops[i] = func() error { return raw.op(sc.size, stream) }
 			} else {
-				op = httpOp(clients[c], base[c], sc.size, stream)
+				ops[i] = httpOp(clients[c], base[c], sc.size, stream)
 			}
-			r, err := measure(ctx, opt.Duration, sc.par, op)
-			if err != nil {
-				return results, fmt.Errorf("%s/%s: %w", sc.name, c, err)
+		}
+		for round := 0; round < rounds; round++ {
+			for i, c := range contenders {
+				if err := ctx.Err(); err != nil {
+					return results, err
+				}
+				r, err := measure(ctx, opt.Duration/rounds, sc.par, ops[i])
+				if err != nil {
+					return results, fmt.Errorf("%s/%s: %w", sc.name, c, err)
+				}
+				total[i].Ops += r.Ops
+				total[i].NsPerOp += r.NsPerOp * float64(r.Ops) // elapsed ns
 			}
-			r.Scenario, r.Contender = sc.name, c
+		}
+		for i, c := range contenders {
+			r := Result{Scenario: sc.name, Contender: c, Ops: total[i].Ops, NsPerOp: total[i].NsPerOp / float64(total[i].Ops)}
 			moved := float64(sc.size)
 			if !stream {
 				moved *= 2

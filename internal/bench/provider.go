@@ -119,6 +119,9 @@ func serveProvider(dir string) error {
 		return err
 	}
 	a.TCP = tcpLn.Addr().String()
+	if a.Packet, err = serveSeqPacket(dir); err != nil {
+		return err
+	}
 	go (&http.Server{Handler: Handler()}).Serve(tcpLn)
 	line, _ := json.Marshal(a)
 	os.Stdout.Write(append(line, '\n'))
