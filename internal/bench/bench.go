@@ -203,7 +203,8 @@ func measure(ctx context.Context, d time.Duration, par int, op func() error) (Re
 		go func() {
 			defer wg.Done()
 			n := 0
-			for time.Now().Before(deadline) && ctx.Err() == nil {
+			// At least one operation per round, however slow.
+			for n == 0 || time.Now().Before(deadline) && ctx.Err() == nil {
 				if err := op(); err != nil {
 					mu.Lock()
 					if first == nil {
