@@ -28,10 +28,21 @@ type Creds struct {
 // identify, such as TCP connections.
 var ErrNotSupported = errors.New("peercred: not supported for this connection")
 
+// Conn is implemented by connections that know their peer without asking
+// the kernel, such as streams carried over a message channel whose host
+// learned the peer's identity from Binder, XPC or D-Bus.
+type Conn interface {
+	net.Conn
+	PeerCreds() (*Creds, error)
+}
+
 // Get returns the credentials of the peer of c.
 func Get(c net.Conn) (*Creds, error) {
 	if c == nil {
 		return nil, fmt.Errorf("%w: nil connection", ErrNotSupported)
+	}
+	if pc, ok := c.(Conn); ok {
+		return pc.PeerCreds()
 	}
 	return get(c)
 }

@@ -41,6 +41,9 @@ const (
 	// SOCK_SEQPACKET socket to the provider process. Both run rtt-64B only.
 	MessageLocal     = "message-local"
 	MessageSeqPacket = "message-seqpacket"
+	// StreamsOverMessages is the stream protocol over an in-process message
+	// channel with 16 KiB messages and a 128 KiB window (stream-16MiB only).
+	StreamsOverMessages = "httpipc-messages"
 )
 
 // Scenarios, in the order they are run.
@@ -133,6 +136,9 @@ func Run(ctx context.Context, opt Options) ([]Result, error) {
 					contenders = append(contenders, m)
 				}
 			}
+		}
+		if sc.name == Stream16MiB {
+			contenders = append(contenders, StreamsOverMessages)
 		}
 		// The contenders of a scenario take turns in short rounds, so that a
 		// change in the machine's load during the run hits them alike.

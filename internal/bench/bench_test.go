@@ -19,8 +19,8 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(results) != 19 {
-		t.Fatalf("%d results, want 18 cells and the echo", len(results))
+	if len(results) != 20 {
+		t.Fatalf("%d results, want 19 cells and the echo", len(results))
 	}
 	last := results[len(results)-1]
 	if last.Scenario != Echo1GiB || last.BytesPerS <= 0 {

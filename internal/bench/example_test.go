@@ -15,5 +15,5 @@ func ExampleRun() {
 		return
 	}
 	fmt.Println(results[0].Scenario, results[0].Contender, len(results))
-	// Output: rtt-64B raw-unix 18
+	// Output: rtt-64B raw-unix 19
 }

@@ -6,7 +6,9 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/httpipc/httpipc"
 	"github.com/httpipc/httpipc/message"
+	"github.com/httpipc/httpipc/peercred"
 )
 
 // messageContenders returns clients for message mode: in-process always, and
@@ -15,14 +17,28 @@ func messageContenders(ctx context.Context, a addrs) (map[string]*http.Client, f
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	local := message.Local(&message.Server{Handler: Handler(), Logger: quiet}, 0)
 	clients := map[string]*http.Client{MessageLocal: {Transport: &message.Transport{Channel: local}}}
-	closeAll := func() {}
+	// Streams over an in-process link of 16 KiB messages.
+	la, lb := message.LinkPair(message.DefaultChunkSize + 64)
+	server := message.NewMux(lb, false, message.MuxOptions{Peer: peercred.Self()})
+	client := message.NewMux(la, true, message.MuxOptions{Peer: peercred.Self()})
+	srv := &httpipc.Server{Handler: Handler(), Logger: quiet}
+	go srv.Serve(server)
+	clients[StreamsOverMessages] = &http.Client{Transport: &httpipc.Transport{DialContext: client.Open, Logger: quiet}}
+	closeAll := func() {
+		client.Close()
+		srv.Close()
+	}
 	if a.Packet != "" {
 		ch, closeCh, err := dialSeqPacket(ctx, a.Packet)
 		if err != nil {
 			return nil, nil, err
 		}
 		clients[MessageSeqPacket] = &http.Client{Transport: &message.Transport{Channel: ch}}
-		closeAll = closeCh
+		closeMux := closeAll
+		closeAll = func() {
+			closeMux()
+			closeCh()
+		}
 	}
 	return clients, closeAll, nil
 }
