@@ -8,3 +8,5 @@ require (
 	golang.org/x/oauth2 v0.38.0
 	golang.org/x/sys v0.50.0
 )
+
+require github.com/godbus/dbus/v5 v5.2.4 // indirect

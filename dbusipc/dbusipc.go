@@ -1,0 +1,179 @@
+//go:build unix
+
+package dbusipc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+
+	"github.com/godbus/dbus/v5"
+	"golang.org/x/sys/unix"
+
+	"github.com/httpipc/httpipc"
+	"github.com/httpipc/httpipc/message"
+	"github.com/httpipc/httpipc/peercred"
+)
+
+// The provider object.
+const (
+	Path      = dbus.ObjectPath("/org/httpipc/Provider")
+	Interface = "org.httpipc.Provider"
+)
+
+// ErrNameTaken means another connection owns the bus name.
+var ErrNameTaken = errors.New("dbusipc: bus name owned by another process")
+
+// Credentials asks the bus who owns the connection name (a unique name such
+// as ":1.42" or a well-known name).
+func Credentials(conn *dbus.Conn, name string) (*peercred.Creds, error) {
+	var m map[string]dbus.Variant
+	err := conn.BusObject().Call("org.freedesktop.DBus.GetConnectionCredentials", 0, name).Store(&m)
+	if err != nil {
+		return nil, fmt.Errorf("dbusipc: credentials of %s: %w", name, err)
+	}
+	c := &peercred.Creds{PID: -1, UID: -1, GID: -1}
+	if v, ok := m["UnixUserID"].Value().(uint32); ok {
+		c.UID = int(v)
+	}
+	if v, ok := m["ProcessID"].Value().(uint32); ok {
+		c.PID = int(v)
+	}
+	return c, nil
+}
+
+// Provider serves an API on a bus name.
+type Provider struct {
+	// Messages answers Call, in message mode.
+	Messages *message.Server
+	// Streams serves the connections handed out by Connect.
+	Streams *httpipc.Server
+
+	conn  *dbus.Conn
+	conns chan net.Conn
+	done  chan struct{}
+}
+
+// Serve owns name on conn and serves until ctx ends or conn closes. When
+// the name is already owned the error wraps ErrNameTaken.
+func (p *Provider) Serve(ctx context.Context, conn *dbus.Conn, name string) error {
+	if !conn.SupportsUnixFDs() {
+		return errors.New("dbusipc: the bus connection cannot pass descriptors")
+	}
+	p.conn = conn
+	p.conns = make(chan net.Conn)
+	p.done = make(chan struct{})
+	if err := conn.Export(p, Path, Interface); err != nil {
+		return fmt.Errorf("dbusipc: export: %w", err)
+	}
+	reply, err := conn.RequestName(name, dbus.NameFlagDoNotQueue)
+	if err != nil {
+		return fmt.Errorf("dbusipc: request name %s: %w", name, err)
+	}
+	if reply != dbus.RequestNameReplyPrimaryOwner && reply != dbus.RequestNameReplyAlreadyOwner {
+		return fmt.Errorf("%w: %s", ErrNameTaken, name)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- p.Streams.Serve(&connListener{p: p}) }()
+	defer p.Streams.Close()
+	select {
+	case <-ctx.Done():
+	case <-conn.Context().Done():
+	case err := <-errc:
+		return err
+	}
+	close(p.done)
+	conn.ReleaseName(name)
+	return nil
+}
+
+// Call is the message-mode method.
+func (p *Provider) Call(sender dbus.Sender, req []byte) ([]byte, *dbus.Error) {
+	creds, err := Credentials(p.conn, string(sender))
+	if err != nil {
+		creds = nil
+	}
+	return p.Messages.ServeMessage(p.conn.Context(), creds, req), nil
+}
+
+// Connect hands the caller one end of a new socketpair and serves the
+// stream protocol on the other.
+func (p *Provider) Connect(sender dbus.Sender) (dbus.UnixFD, *dbus.Error) {
+	creds, err := Credentials(p.conn, string(sender))
+	if err != nil {
+		return -1, dbus.MakeFailedError(err)
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, dbus.MakeFailedError(err)
+	}
+	f := os.NewFile(uintptr(fds[0]), "httpipc-stream")
+	c, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		unix.Close(fds[1])
+		return -1, dbus.MakeFailedError(err)
+	}
+	select {
+	case p.conns <- &credConn{Conn: c, creds: creds, handed: fds[1]}:
+	case <-p.done:
+		c.Close()
+		unix.Close(fds[1])
+		return -1, dbus.MakeFailedError(errors.New("provider is shutting down"))
+	}
+	// The reply carries the descriptor; this process keeps its copy open
+	// until the caller has surely received it (see credConn).
+	return dbus.UnixFD(fds[1]), nil
+}
+
+// credConn is a handed-out connection whose peer the bus identified; the
+// socketpair itself would name this process. On the provider side it holds
+// the descriptor of the caller's end until the first read: bytes from the
+// caller prove it received its copy.
+type credConn struct {
+	net.Conn
+	creds  *peercred.Creds
+	handed int // the caller's end, or -1
+	once   sync.Once
+}
+
+func (c *credConn) PeerCreds() (*peercred.Creds, error) { return c.creds, nil }
+
+func (c *credConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	c.release()
+	return n, err
+}
+
+func (c *credConn) Close() error {
+	c.release()
+	return c.Conn.Close()
+}
+
+func (c *credConn) release() {
+	if c.handed >= 0 {
+		c.once.Do(func() { unix.Close(c.handed) })
+	}
+}
+
+type connListener struct{ p *Provider }
+
+func (l *connListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.p.conns:
+		return c, nil
+	case <-l.p.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *connListener) Close() error   { return nil }
+func (l *connListener) Addr() net.Addr { return dbusAddr{} }
+
+type dbusAddr struct{}
+
+func (dbusAddr) Network() string { return "dbus" }
+func (dbusAddr) String() string  { return "dbus" }
