@@ -9,4 +9,4 @@ require (
 	golang.org/x/sys v0.50.0
 )
 
-require github.com/godbus/dbus/v5 v5.2.4 // indirect
+require github.com/godbus/dbus/v5 v5.2.4

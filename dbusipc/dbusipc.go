@@ -106,10 +106,12 @@ func (p *Provider) Connect(sender dbus.Sender) (dbus.UnixFD, *dbus.Error) {
 	if err != nil {
 		return -1, dbus.MakeFailedError(err)
 	}
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
 	if err != nil {
 		return -1, dbus.MakeFailedError(err)
 	}
+	unix.CloseOnExec(fds[0])
+	unix.CloseOnExec(fds[1])
 	f := os.NewFile(uintptr(fds[0]), "httpipc-stream")
 	c, err := net.FileConn(f)
 	f.Close()
