@@ -10,3 +10,10 @@ require (
 )
 
 require github.com/godbus/dbus/v5 v5.2.4
+
+require (
+	golang.org/x/mobile v0.0.0-20261011034528-197770444867
+	golang.org/x/mod v0.42.0 // indirect
+	golang.org/x/sync v0.24.0 // indirect
+	golang.org/x/tools v0.52.0 // indirect
+)

@@ -1,0 +1,248 @@
+// Package mobile is the bridge between httpipc and Android or iOS host code,
+// through gobind (golang.org/x/mobile). Its API uses only types gobind
+// supports, so the host implements nothing but moving bytes over its IPC
+// (a Binder transaction or Messenger, an XPC message) or handing over a
+// descriptor (ParcelFileDescriptor, XPC file descriptor); Go does the rest.
+//
+// Provider side: the app's Go code registers its http.Handler with package
+// registry; the host creates a Provider for that name and feeds it what
+// arrives. Client side: the host creates a Client over its channel and calls
+// Do, or hands the base URL of a localhost proxy to a web view.
+package mobile
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/textproto"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/httpipc/httpipc"
+	"github.com/httpipc/httpipc/message"
+	"github.com/httpipc/httpipc/mobile/registry"
+	"github.com/httpipc/httpipc/peercred"
+)
+
+// Provider serves a registered handler to callers that reach the host app.
+type Provider struct {
+	messages *message.Server
+	streams  *httpipc.Server
+	ln       *connListener
+
+	mu      sync.Mutex
+	allowed []int // uids allowed besides this process's own
+}
+
+// NewProvider returns the provider for the handler registered as service.
+// The host's own user id is the one callers must have, unless AllowUID adds
+// others (on Android every app has its own uid: allow the client apps).
+func NewProvider(service string) (*Provider, error) {
+	h, ok := registry.Lookup(service)
+	if !ok {
+		return nil, fmt.Errorf("mobile: no handler registered as %q", service)
+	}
+	p := &Provider{ln: newConnListener()}
+	p.messages = &message.Server{Handler: h, Policy: p.policy}
+	p.streams = &httpipc.Server{Handler: h, Policy: p.policy}
+	go p.streams.Serve(p.ln)
+	return p, nil
+}
+
+var errNoCaller = errors.New("mobile: caller identity unknown")
+
+func (p *Provider) policy(c *peercred.Creds) error {
+	p.mu.Lock()
+	extra := append([]int(nil), p.allowed...)
+	p.mu.Unlock()
+	if c == nil {
+		return errNoCaller
+	}
+	return httpipc.AnyOf(httpipc.SameUser(), httpipc.AllowUIDs(extra...))(c)
+}
+
+// AllowUID lets callers running as uid in (an Android client app's uid,
+// as Binder.getCallingUid reports it).
+func (p *Provider) AllowUID(uid int64) {
+	p.mu.Lock()
+	p.allowed = append(p.allowed, int(uid))
+	p.mu.Unlock()
+}
+
+// HandleMessage answers one message-mode request (an RFC 9292 message) from
+// the caller with callerUID and callerPID, as the host's channel reports
+// them, and returns the response message.
+func (p *Provider) HandleMessage(callerUID, callerPID int64, request []byte) []byte {
+	return p.messages.ServeMessage(context.Background(), creds(callerUID, callerPID), request)
+}
+
+// ServeFD serves the stream protocol on the connected socket fd, one end of
+// a socketpair whose other end the host handed to the caller. The provider
+// takes ownership of fd.
+func (p *Provider) ServeFD(fd, callerUID, callerPID int64) error {
+	f := os.NewFile(uintptr(fd), "httpipc-stream")
+	c, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("mobile: descriptor %d: %w", fd, err)
+	}
+	return p.ln.push(&credConn{Conn: c, creds: creds(callerUID, callerPID)})
+}
+
+// Close stops the provider.
+func (p *Provider) Close() error {
+	p.ln.Close()
+	return p.streams.Close()
+}
+
+func creds(uid, pid int64) *peercred.Creds {
+	return &peercred.Creds{UID: int(uid), PID: int(pid), GID: -1}
+}
+
+// Caller is implemented by the host to carry one message-mode request to
+// the provider app and return its response (for example a Binder
+// transaction).
+type Caller interface {
+	Call(request []byte) ([]byte, error)
+}
+
+// Client calls a provider through the host's channel.
+type Client struct {
+	hc *http.Client
+}
+
+// NewMessageClient returns a client that sends each request as one message
+// through caller; maxMessage bounds a message (0: 256 KiB).
+func NewMessageClient(caller Caller, maxMessage int64) *Client {
+	ch := &callerChannel{c: caller, max: int(maxMessage)}
+	return &Client{hc: &http.Client{Transport: &message.Transport{Channel: ch}}}
+}
+
+// NewFDClient returns a client that speaks the stream protocol on the
+// connected socket fd the provider handed over. It takes ownership of fd.
+func NewFDClient(fd int64) (*Client, error) {
+	f := os.NewFile(uintptr(fd), "httpipc-stream")
+	c, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		return nil, fmt.Errorf("mobile: descriptor %d: %w", fd, err)
+	}
+	var once sync.Once
+	dial := func(context.Context) (net.Conn, error) {
+		var out net.Conn
+		err := errors.New("mobile: the handed-over connection is in use or closed; ask the provider for another")
+		once.Do(func() { out, err = c, nil })
+		return out, err
+	}
+	tr := &httpipc.Transport{DialContext: dial, Provider: httpipc.AllowAny(), MaxIdleConns: 1}
+	return &Client{hc: &http.Client{Transport: tr}}, nil
+}
+
+// Response is what Do returns.
+type Response struct {
+	Status int64
+	// Headers holds one "Name: value" line per field value, sorted by name.
+	Headers string
+	Body    []byte
+}
+
+// Do sends a request. headers holds "Name: value" lines separated by "\n".
+// The body is read whole into Body: use the localhost proxy for streams.
+func (c *Client) Do(method, url, headers string, body []byte) (*Response, error) {
+	req, err := http.NewRequest(method, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	for _, line := range strings.Split(headers, "\n") {
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(line, ":")
+		if !ok {
+			return nil, fmt.Errorf("mobile: header line %q is not 'Name: value'", line)
+		}
+		req.Header.Add(textproto.TrimString(k), textproto.TrimString(v))
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, 0, len(resp.Header))
+	for k := range resp.Header {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var sb strings.Builder
+	for _, k := range keys {
+		for _, v := range resp.Header[k] {
+			sb.WriteString(k + ": " + v + "\n")
+		}
+	}
+	return &Response{Status: int64(resp.StatusCode), Headers: sb.String(), Body: b}, nil
+}
+
+type callerChannel struct {
+	c   Caller
+	max int
+}
+
+func (ch *callerChannel) Call(ctx context.Context, req []byte) ([]byte, error) {
+	return ch.c.Call(req)
+}
+
+func (ch *callerChannel) MaxMessageSize() int { return ch.max }
+
+// connListener feeds handed-over connections to the stream server.
+type connListener struct {
+	ch   chan net.Conn
+	done chan struct{}
+	once sync.Once
+}
+
+func newConnListener() *connListener {
+	return &connListener{ch: make(chan net.Conn), done: make(chan struct{})}
+}
+
+func (l *connListener) push(c net.Conn) error {
+	select {
+	case l.ch <- c:
+		return nil
+	case <-l.done:
+		c.Close()
+		return net.ErrClosed
+	}
+}
+
+func (l *connListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.ch:
+		return c, nil
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+func (l *connListener) Close() error {
+	l.once.Do(func() { close(l.done) })
+	return nil
+}
+
+func (l *connListener) Addr() net.Addr { return &net.UnixAddr{Name: "mobile", Net: "unix"} }
+
+type credConn struct {
+	net.Conn
+	creds *peercred.Creds
+}
+
+func (c *credConn) PeerCreds() (*peercred.Creds, error) { return c.creds, nil }
