@@ -106,6 +106,9 @@ func dialSocket(ctx context.Context, a address.Address) (net.Conn, error) {
 	case address.Pipe:
 		return transport.DialPipe(ctx, a.Path)
 	}
+	if a.Kind == address.DBus {
+		return nil, fmt.Errorf("httpipc: %s: D-Bus providers are reached through package dbusipc (dbusipc.Client.Dial as DialContext), or with httpipc call", a)
+	}
 	return nil, fmt.Errorf("httpipc: cannot dial %s", a)
 }
 
@@ -167,6 +170,9 @@ func listenAddress(a address.Address, dir servicedir.Directory) (net.Listener, e
 			return listenAddress(servicedir.DefaultSocket(a.Name, nil), dir)
 		}
 		return listenAddress(e.Socket, dir)
+	}
+	if a.Kind == address.DBus {
+		return nil, fmt.Errorf("httpipc: %s: D-Bus providers are served by package dbusipc, or with httpipc serve", a)
 	}
 	return nil, fmt.Errorf("httpipc: cannot listen on %s", a)
 }

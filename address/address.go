@@ -3,11 +3,12 @@
 //
 // The grammar (ABNF, RFC 5234):
 //
-//	ipc-service   = unix-path / unix-abstract / fd / pipe / service-name
+//	ipc-service   = unix-path / unix-abstract / fd / pipe / dbus / service-name
 //	unix-path     = "unix:" abs-path        ; clean absolute path, at most 107 bytes
 //	unix-abstract = "unix:@" 1*106OCTET-NZ  ; Linux abstract namespace
 //	fd            = "fd:" ("0" / (%x31-39 *DIGIT))  ; at most 2147483647
 //	pipe          = "pipe:" 1*256pipe-char  ; Windows \\.\pipe\NAME; no "\", "/" or NUL
+//	dbus          = "dbus:" service-name    ; a well-known name on the session bus
 //	service-name  = element 1*("." element) ; at most 255 characters
 //	element       = (ALPHA / "_" / "-") *(ALPHA / DIGIT / "_" / "-")
 //
@@ -33,6 +34,7 @@ const (
 	FD                       // an inherited descriptor
 	Pipe                     // a Windows named pipe
 	Name                     // a service name, resolved through the service directory
+	DBus                     // a well-known name on the D-Bus session bus
 )
 
 // Address is a parsed ipc-service address.
@@ -40,7 +42,7 @@ type Address struct {
 	Kind Kind
 	Path string // Unix: socket path; Abstract: name without '@'; Pipe: pipe name
 	FD   int    // FD: descriptor number
-	Name string // Name: service name, e.g. "org.example.lms"
+	Name string // Name, DBus: service or bus name, e.g. "org.example.lms"
 }
 
 // ErrSyntax is wrapped by every parse error.
@@ -52,7 +54,7 @@ const (
 	maxPipeName     = 256
 	maxServiceName  = 255
 	maxFD           = 1<<31 - 1
-	acceptedFormsIs = `unix:/abs/path.sock, unix:@name, fd:N, pipe:NAME or a service name like org.example.lms`
+	acceptedFormsIs = `unix:/abs/path.sock, unix:@name, fd:N, pipe:NAME, dbus:NAME or a service name like org.example.lms`
 )
 
 func syntax(s, format string, args ...any) error {
@@ -105,6 +107,11 @@ func Parse(s string) (Address, error) {
 			return Address{}, syntax(s, "descriptor out of range")
 		}
 		return Address{Kind: FD, FD: n}, nil
+	case "dbus":
+		if err := checkName(rest); err != nil {
+			return Address{}, syntax(s, "bus name: %s", err)
+		}
+		return Address{Kind: DBus, Name: rest}, nil
 	case "pipe":
 		if rest == "" || len(rest) > maxPipeName {
 			return Address{}, syntax(s, "pipe name must be 1 to %d characters", maxPipeName)
@@ -156,6 +163,8 @@ func (a Address) String() string {
 		return "pipe:" + a.Path
 	case Name:
 		return a.Name
+	case DBus:
+		return "dbus:" + a.Name
 	}
 	return "invalid-address"
 }

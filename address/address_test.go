@@ -18,6 +18,8 @@ func TestParse(t *testing.T) {
 		{"fd:0", Address{Kind: FD, FD: 0}, ""},
 		{"pipe:httpipc-lms", Address{Kind: Pipe, Path: "httpipc-lms"}, ""},
 		{"org.example.lms", Address{Kind: Name, Name: "org.example.lms"}, ""},
+		{"dbus:org.example.LMS", Address{Kind: DBus, Name: "org.example.LMS"}, ""},
+		{"dbus:lms", Address{}, "bus name"},
 		{"org.example-2.my_lms", Address{Kind: Name, Name: "org.example-2.my_lms"}, ""},
 		{"", Address{}, "empty"},
 		{" unix:/a", Address{}, "white space"},

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/httpipc/httpipc"
+	"github.com/httpipc/httpipc/address"
 )
 
 func runCall(args []string, stdout, stderr io.Writer) error {
@@ -81,7 +82,19 @@ func runCall(args []string, stdout, stderr io.Writer) error {
 	if body != nil && req.Header.Get("Content-Type") == "" {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	resp, err := httpipc.NewClient(addr).Do(req)
+	client := httpipc.NewClient(addr)
+	if name, ok := strings.CutPrefix(addr, "dbus:"); ok {
+		if _, err := address.Parse(addr); err != nil {
+			return err
+		}
+		c, closeBus, err := dbusClient(name)
+		if err != nil {
+			return err
+		}
+		defer closeBus()
+		client = c
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}

@@ -12,10 +12,12 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/httpipc/httpipc"
+	"github.com/httpipc/httpipc/address"
 )
 
 func runServe(args []string, stdout, stderr io.Writer) error {
@@ -67,6 +69,14 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		},
 		FlushInterval: -1, // stream responses as they come
 		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if name, ok := strings.CutPrefix(*listen, "dbus:"); ok {
+		if _, err := address.Parse(*listen); err != nil {
+			return usagef("%v", err)
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return serveDBus(ctx, name, proxy, policy, log)
 	}
 	ln, err := httpipc.Listen(*listen)
 	if err != nil {
