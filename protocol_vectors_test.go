@@ -4,16 +4,15 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/hex"
-	"encoding/json"
 	"flag"
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"strings"
 	"testing"
 
 	"github.com/httpipc/httpipc/bhttp"
+	"github.com/httpipc/httpipc/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/protocol-vectors.json")
@@ -173,20 +172,7 @@ func TestProtocolVectors(t *testing.T) {
 		}
 		defined[i].Server = hex.EncodeToString(runVector(t, b, responses, closes))
 	}
-	if *update {
-		out, _ := json.MarshalIndent(defined, "", "  ")
-		if err := os.WriteFile(file, append(out, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stored []connVector
-	if err := json.Unmarshal(data, &stored); err != nil {
-		t.Fatal(err)
-	}
+	stored := golden.Sync(t, file, defined, *update)
 	if len(stored) != len(defined) {
 		t.Fatalf("%s has %d vectors, want %d: run go test -run TestProtocolVectors -update", file, len(stored), len(defined))
 	}

@@ -2,15 +2,15 @@ package bhttp
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"io"
 	"net/http"
-	"os"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/httpipc/httpipc/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/vectors.json from the vectors defined in this file")
@@ -203,23 +203,7 @@ func TestVectors(t *testing.T) {
 			defined[i].Hex = encodeVector(t, &defined[i])
 		}
 	}
-	if *update {
-		out, err := json.MarshalIndent(defined, "", "  ")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(file, append(out, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stored []vector
-	if err := json.Unmarshal(data, &stored); err != nil {
-		t.Fatal(err)
-	}
+	stored := golden.Sync(t, file, defined, *update)
 	if !reflect.DeepEqual(stored, defined) {
 		t.Fatalf("%s is out of date: run go test ./bhttp -run TestVectors -update", file)
 	}

@@ -3,15 +3,12 @@
 package dbusipc
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,6 +17,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/httpipc/httpipc"
+	"github.com/httpipc/httpipc/internal/testbus"
 	"github.com/httpipc/httpipc/message"
 )
 
@@ -67,55 +65,15 @@ func newProvider() *Provider {
 	}
 }
 
-// startBus runs a private dbus-daemon whose services directory holds a
-// .service file that starts this test binary as org.httpipc.Activated.
+// startBus runs a private bus that starts this test binary as
+// org.httpipc.Activated.
 func startBus(t *testing.T) string {
 	t.Helper()
-	daemon, err := exec.LookPath("dbus-daemon")
-	if err != nil {
-		t.Skip("dbus-daemon not installed (Debian package dbus-daemon)")
-	}
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	services := filepath.Join(dir, "services")
-	os.Mkdir(services, 0o700)
-	os.WriteFile(filepath.Join(services, "org.httpipc.Activated.service"), []byte(
-		"[D-BUS Service]\nName=org.httpipc.Activated\nExec="+exe+"\n"), 0o644)
-	config := filepath.Join(dir, "bus.conf")
-	os.WriteFile(config, []byte(`<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:dir=`+dir+`</listen>
-  <servicedir>`+services+`</servicedir>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-`), 0o644)
-	cmd := exec.Command(daemon, "--config-file="+config, "--nofork", "--print-address=1")
-	cmd.Env = append(os.Environ(), providerEnv+"=org.httpipc.Activated")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	addr, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("dbus-daemon gave no address: %v", err)
-	}
-	return strings.TrimSpace(addr)
+	return testbus.Start(t, map[string]string{"org.httpipc.Activated": exe}, providerEnv+"=org.httpipc.Activated")
 }
 
 func connect(t *testing.T, addr string) *dbus.Conn {

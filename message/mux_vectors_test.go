@@ -2,15 +2,14 @@ package message
 
 import (
 	"encoding/hex"
-	"encoding/json"
 	"io"
 	"net/http"
-	"os"
 	"reflect"
 	"sync"
 	"testing"
 
 	"github.com/httpipc/httpipc"
+	"github.com/httpipc/httpipc/internal/golden"
 	"github.com/httpipc/httpipc/peercred"
 )
 
@@ -65,20 +64,7 @@ func TestMuxVectors(t *testing.T) {
 	for len(v.ToClient) > 0 && v.ToClient[len(v.ToClient)-1][:2] != "00" {
 		v.ToClient = v.ToClient[:len(v.ToClient)-1]
 	}
-	if *update {
-		out, _ := json.MarshalIndent([]muxVector{v}, "", "  ")
-		if err := os.WriteFile(file, append(out, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stored []muxVector
-	if err := json.Unmarshal(data, &stored); err != nil {
-		t.Fatal(err)
-	}
+	stored := golden.Sync(t, file, []muxVector{v}, *update)
 	if !reflect.DeepEqual(stored, []muxVector{v}) {
 		t.Fatalf("%s differs from the exchange: run go test ./message -run TestMuxVectors -update and review", file)
 	}

@@ -3,16 +3,15 @@ package message
 import (
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"flag"
 	"io"
 	"net/http"
-	"os"
 	"reflect"
 	"testing"
 
 	"github.com/httpipc/httpipc"
 	"github.com/httpipc/httpipc/bhttp"
+	"github.com/httpipc/httpipc/internal/golden"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/vectors.json")
@@ -73,20 +72,7 @@ func TestVectors(t *testing.T) {
 		req, _ := hex.DecodeString(defined[i].Request)
 		defined[i].Response = hex.EncodeToString(srv.ServeMessage(context.Background(), selfCreds(), req))
 	}
-	if *update {
-		out, _ := json.MarshalIndent(defined, "", "  ")
-		if err := os.WriteFile(file, append(out, '\n'), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	data, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stored []vector
-	if err := json.Unmarshal(data, &stored); err != nil {
-		t.Fatal(err)
-	}
+	stored := golden.Sync(t, file, defined, *update)
 	if !reflect.DeepEqual(stored, defined) {
 		t.Fatalf("%s differs from what the adapter produces: run go test ./message -run TestVectors -update and review the diff", file)
 	}
