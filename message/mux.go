@@ -227,7 +227,11 @@ func (m *Mux) handle(msg []byte) error {
 			what = "duplicated"
 		}
 		err := fmt.Errorf("%w: stream %d: frame %d arrived where %d was expected (%s)", ErrStreamBroken, id, seq, s.rseq, what)
-		m.creditLocked(len(payload))
+		if seq > s.rseq {
+			// A new frame: the sender counted its bytes. A duplicate's
+			// bytes were counted once, with the original.
+			m.creditLocked(len(payload))
+		}
 		s.broken(err)
 		s.drop()
 		go m.sendFrame(frameReset, id, 0, []byte(err.Error()))
