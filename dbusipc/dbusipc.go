@@ -52,9 +52,28 @@ type Provider struct {
 	// Streams serves the connections handed out by Connect.
 	Streams *httpipc.Server
 
+	// MaxLinks bounds the links for streams over messages open at once,
+	// across all callers. Zero means 256.
+	MaxLinks int
+
 	conn  *dbus.Conn
 	conns chan net.Conn
 	done  chan struct{}
+
+	mu      sync.Mutex
+	links   map[linkKey]*busLink
+	callers map[string]*caller
+}
+
+type linkKey struct {
+	sender string
+	path   dbus.ObjectPath
+}
+
+// caller is a client connection with open links, watched for leaving.
+type caller struct {
+	links int
+	stop  func()
 }
 
 // Serve owns name on conn and serves until ctx ends or conn closes. When
@@ -66,7 +85,16 @@ func (p *Provider) Serve(ctx context.Context, conn *dbus.Conn, name string) erro
 	p.conn = conn
 	p.conns = make(chan net.Conn)
 	p.done = make(chan struct{})
-	if err := conn.Export(p, Path, Interface); err != nil {
+	p.links = map[linkKey]*busLink{}
+	p.callers = map[string]*caller{}
+	methods := map[string]any{
+		"Call":    p.call,
+		"Connect": p.connect,
+		"Open":    p.open,
+		"Frame":   p.frame,
+		"Close":   p.closeLink,
+	}
+	if err := conn.ExportMethodTable(methods, Path, Interface); err != nil {
 		return fmt.Errorf("dbusipc: export: %w", err)
 	}
 	reply, err := conn.RequestName(name, dbus.NameFlagDoNotQueue)
@@ -86,12 +114,21 @@ func (p *Provider) Serve(ctx context.Context, conn *dbus.Conn, name string) erro
 		return err
 	}
 	close(p.done)
+	p.mu.Lock()
+	links := make([]*busLink, 0, len(p.links))
+	for _, l := range p.links {
+		links = append(links, l)
+	}
+	p.mu.Unlock()
+	for _, l := range links {
+		l.Close()
+	}
 	conn.ReleaseName(name)
 	return nil
 }
 
-// Call is the message-mode method.
-func (p *Provider) Call(sender dbus.Sender, req []byte) ([]byte, *dbus.Error) {
+// call is the message-mode method.
+func (p *Provider) call(sender dbus.Sender, req []byte) ([]byte, *dbus.Error) {
 	creds, err := Credentials(p.conn, string(sender))
 	if err != nil {
 		creds = nil
@@ -99,9 +136,9 @@ func (p *Provider) Call(sender dbus.Sender, req []byte) ([]byte, *dbus.Error) {
 	return p.Messages.ServeMessage(p.conn.Context(), creds, req), nil
 }
 
-// Connect hands the caller one end of a new socketpair and serves the
+// connect hands the caller one end of a new socketpair and serves the
 // stream protocol on the other.
-func (p *Provider) Connect(sender dbus.Sender) (dbus.UnixFD, *dbus.Error) {
+func (p *Provider) connect(sender dbus.Sender) (dbus.UnixFD, *dbus.Error) {
 	creds, err := Credentials(p.conn, string(sender))
 	if err != nil {
 		return -1, dbus.MakeFailedError(err)

@@ -11,6 +11,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -44,7 +46,19 @@ func TestMain(m *testing.M) {
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func api() http.Handler {
+	var hanging atomic.Int64
 	mux := http.NewServeMux()
+	// /hang answers its header, then holds the request until it ends.
+	mux.HandleFunc("/hang", func(w http.ResponseWriter, r *http.Request) {
+		hanging.Add(1)
+		defer hanging.Add(-1)
+		w.WriteHeader(http.StatusOK)
+		http.NewResponseController(w).Flush()
+		<-r.Context().Done()
+	})
+	mux.HandleFunc("/hanging", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, hanging.Load())
+	})
 	mux.HandleFunc("/who", func(w http.ResponseWriter, r *http.Request) {
 		p := httpipc.Peer(r)
 		fmt.Fprintf(w, "%d %d %d", os.Getpid(), p.UID, p.PID)
@@ -59,9 +73,10 @@ func api() http.Handler {
 }
 
 func newProvider() *Provider {
+	h := api()
 	return &Provider{
-		Messages: &message.Server{Handler: api(), Logger: quiet()},
-		Streams:  &httpipc.Server{Handler: api(), Logger: quiet()},
+		Messages: &message.Server{Handler: h, Logger: quiet()},
+		Streams:  &httpipc.Server{Handler: h, Logger: quiet()},
 	}
 }
 
@@ -139,6 +154,20 @@ func TestProviderOnBus(t *testing.T) {
 	if got := get(t, sc, "/big"); len(got) != 4<<20 {
 		t.Fatalf("descriptor handoff: %d bytes", len(got))
 	}
+	// Streams over messages: one-way method calls both ways.
+	lc, mux := linkClient(t, client)
+	if got := get(t, lc, "/who"); got != want {
+		t.Fatalf("streams over messages: %q, want %q", got, want)
+	}
+	if got := get(t, lc, "/big"); len(got) != 4<<20 {
+		t.Fatalf("streams over messages: %d bytes", len(got))
+	}
+	mux.Close()
+	// The provider forgets a closed link: another one opens in its place.
+	lc, _ = linkClient(t, client)
+	if got := get(t, lc, "/who"); got != want {
+		t.Fatalf("second link: %q, want %q", got, want)
+	}
 	// A second provider cannot take the name.
 	if err := newProvider().Serve(ctx, connect(t, addr), "org.httpipc.InProcess"); err == nil {
 		t.Fatal("a second provider took the name")
@@ -158,5 +187,75 @@ func TestBusActivation(t *testing.T) {
 	sc := &http.Client{Transport: &httpipc.Transport{DialContext: client.Dial, Logger: quiet()}}
 	if again := strings.Fields(get(t, sc, "/who")); again[0] != f[0] {
 		t.Fatalf("a second provider process answered: %v vs %v", again, f)
+	}
+}
+
+// linkClient opens a link to the provider and an HTTP client over it.
+func linkClient(t *testing.T, c *Client) (*http.Client, *message.Mux) {
+	t.Helper()
+	mux, err := c.Mux(context.Background(), message.MuxOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mux.Close() })
+	return &http.Client{Transport: &httpipc.Transport{DialContext: mux.Open, Logger: quiet()}}, mux
+}
+
+// A provider that dies with requests in flight fails them on every path:
+// the bus answers a pending method call with an error, the handed-over
+// socket reaches end of file, and a link sees NameOwnerChanged.
+func TestProviderVanishes(t *testing.T) {
+	addr := startBus(t)
+	client := &Client{Conn: connect(t, addr), Name: "org.httpipc.Activated"}
+	sc := &http.Client{Transport: &httpipc.Transport{DialContext: client.Dial, Logger: quiet()}}
+	pid, err := strconv.Atoi(strings.Fields(get(t, sc, "/who"))[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc, _ := linkClient(t, client)
+	mc := &http.Client{Transport: &message.Transport{Channel: client}}
+
+	paths := map[string]*http.Client{"message mode": mc, "descriptor handoff": sc, "streams over messages": lc}
+	errs := make(chan error, len(paths))
+	for name, c := range paths {
+		go func() {
+			resp, err := c.Get("http://lms/hang")
+			if err == nil {
+				_, err = io.ReadAll(resp.Body)
+				resp.Body.Close()
+			}
+			if err == nil {
+				err = fmt.Errorf("%s: the request succeeded", name)
+			}
+			errs <- fmt.Errorf("%s: %w", name, err)
+		}()
+	}
+	// Wait, within a bound, until the provider holds all three.
+	deadline := time.Now().Add(20 * time.Second)
+	for get(t, sc, "/hanging") != strconv.Itoa(len(paths)) {
+		if time.Now().After(deadline) {
+			select {
+			case err := <-errs:
+				t.Fatalf("the provider never held all requests: %v", err)
+			default:
+			}
+			t.Fatalf("the provider never held all requests: it holds %s", get(t, sc, "/hanging"))
+		}
+		time.Sleep(5 * time.Millisecond) // polling a remote count, not synchronizing
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	guard := time.After(30 * time.Second)
+	for range paths {
+		select {
+		case err := <-errs:
+			if strings.Contains(err.Error(), "the request succeeded") {
+				t.Error(err)
+			}
+			t.Log(err)
+		case <-guard:
+			t.Fatal("requests in flight still wait after the provider died")
+		}
 	}
 }

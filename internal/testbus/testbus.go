@@ -1,8 +1,10 @@
-// Package testbus starts a private D-Bus session bus for tests, with a
-// services directory so that the bus starts providers by name.
+// Package testbus starts a private D-Bus session bus for tests and
+// benchmarks, with a services directory so that the bus starts providers by
+// name.
 package testbus
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,25 +14,59 @@ import (
 	"testing"
 )
 
+// ErrNoDaemon means dbus-daemon is not installed.
+var ErrNoDaemon = errors.New("dbus-daemon not installed (Debian package dbus-daemon)")
+
 // Start runs dbus-daemon until the test ends and returns its address.
 // services maps bus names to the program the bus runs to start them; env is
 // added to the daemon's environment, which the programs it starts inherit.
 // The test is skipped when dbus-daemon is not installed.
 func Start(t testing.TB, services map[string]string, env ...string) string {
 	t.Helper()
+	b, err := Launch(services, env...)
+	if errors.Is(err, ErrNoDaemon) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(b.Close)
+	return b.Addr
+}
+
+// Bus is a running private bus.
+type Bus struct {
+	// Addr is the bus address, for dbus.Connect.
+	Addr string
+	cmd  *exec.Cmd
+	dir  string
+}
+
+// Close stops the daemon and removes its files.
+func (b *Bus) Close() {
+	b.cmd.Process.Kill()
+	b.cmd.Wait()
+	os.RemoveAll(b.dir)
+}
+
+// Launch runs dbus-daemon as Start does, until Close.
+func Launch(services map[string]string, env ...string) (*Bus, error) {
 	daemon, err := exec.LookPath("dbus-daemon")
 	if err != nil {
-		t.Skip("dbus-daemon not installed (Debian package dbus-daemon)")
+		return nil, ErrNoDaemon
 	}
 	// A short directory keeps the socket path within the Unix limit.
 	dir, err := os.MkdirTemp("", "bus")
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	fail := func(err error) (*Bus, error) {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("testbus: %w", err)
+	}
 	svcDir := filepath.Join(dir, "services")
 	if err := os.Mkdir(svcDir, 0o700); err != nil {
-		t.Fatal(err)
+		return fail(err)
 	}
 	names := make([]string, 0, len(services))
 	for name := range services {
@@ -41,7 +77,7 @@ func Start(t testing.TB, services map[string]string, env ...string) string {
 		// The group name is case-sensitive: "D-BUS Service".
 		unit := fmt.Sprintf("[D-BUS Service]\nName=%s\nExec=%s\n", name, services[name])
 		if err := os.WriteFile(filepath.Join(svcDir, name+".service"), []byte(unit), 0o644); err != nil {
-			t.Fatal(err)
+			return fail(err)
 		}
 	}
 	addr := "unix:path=" + filepath.Join(dir, "bus")
@@ -60,24 +96,22 @@ func Start(t testing.TB, services map[string]string, env ...string) string {
 		`  </policy>`,
 		`</busconfig>`, ""}, "\n")
 	if err := os.WriteFile(config, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
+		return fail(err)
 	}
 	cmd := exec.Command(daemon, "--config-file="+config, "--nofork", "--print-address=1")
 	cmd.Env = append(append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS="+addr), env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
-		t.Fatal(err)
+		return fail(err)
 	}
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return fail(err)
 	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
+	b := &Bus{Addr: addr, cmd: cmd, dir: dir}
 	// The daemon prints its address once it listens.
 	if _, err := fmt.Fscanln(out, new(string)); err != nil {
-		t.Fatalf("dbus-daemon did not start: %v", err)
+		b.Close()
+		return nil, fmt.Errorf("testbus: dbus-daemon did not start: %w", err)
 	}
-	return addr
+	return b, nil
 }
