@@ -20,8 +20,10 @@ import (
 // order they were sent; a Mux detects when they do not.
 type Link interface {
 	// Send delivers one message. It may block while the channel is full.
+	// It must not keep msg after it returns: the caller reuses it.
 	Send(msg []byte) error
 	// Recv returns the next message, or an error once the link is closed.
+	// The caller owns the returned slice.
 	Recv() ([]byte, error)
 	// MaxMessageSize is the largest message the link carries, in bytes.
 	MaxMessageSize() int
@@ -73,7 +75,8 @@ type Mux struct {
 	opt   MuxOptions
 	chunk int
 
-	sendMu sync.Mutex // serializes Send
+	sendMu  sync.Mutex // serializes Send and guards sendBuf
+	sendBuf []byte
 
 	mu       sync.Mutex
 	cond     *sync.Cond // signals every change: data, credit, deadlines, closing
@@ -244,8 +247,12 @@ func (m *Mux) handle(msg []byte) error {
 			m.creditLocked(len(payload))
 			return nil
 		}
-		s.in = append(s.in, payload...)
-		m.inbuf += len(payload)
+		if len(payload) > 0 {
+			// The frame is this Mux's now (Link.Recv): queue it, no copy.
+			s.in = append(s.in, payload)
+			s.inLen += len(payload)
+			m.inbuf += len(payload)
+		}
 	case frameFin:
 		s.eof = true
 	case frameReset:
@@ -276,13 +283,13 @@ func (m *Mux) creditLocked(n int) {
 }
 
 func (m *Mux) sendFrame(typ byte, id, seq uint64, payload []byte) error {
-	b := make([]byte, 0, maxFrameHeader+len(payload))
-	b = append(b, typ)
+	m.sendMu.Lock()
+	defer m.sendMu.Unlock()
+	b := append(m.sendBuf[:0], typ)
 	b = bhttp.AppendVarint(b, id)
 	b = bhttp.AppendVarint(b, seq)
 	b = append(b, payload...)
-	m.sendMu.Lock()
-	defer m.sendMu.Unlock()
+	m.sendBuf = b
 	return m.link.Send(b)
 }
 
@@ -324,12 +331,13 @@ type stream struct {
 	m  *Mux
 	id uint64
 
-	in      []byte // received, not yet read
-	rseq    uint64 // next expected inbound frame
-	wseq    uint64 // next outbound frame
-	eof     bool   // peer sent FIN
-	rclosed bool   // closed locally
-	wclosed bool   // FIN sent
+	in      [][]byte // received payloads, not yet read
+	inLen   int      // bytes in in
+	rseq    uint64   // next expected inbound frame
+	wseq    uint64   // next outbound frame
+	eof     bool     // peer sent FIN
+	rclosed bool     // closed locally
+	wclosed bool     // FIN sent
 	err     error
 
 	rdeadline, wdeadline time.Time
@@ -349,9 +357,9 @@ func (s *stream) broken(err error) {
 // drop forgets the stream and credits what it held unread. m.mu is held.
 func (s *stream) drop() {
 	m := s.m
-	m.inbuf -= len(s.in)
-	m.creditLocked(len(s.in))
-	s.in = nil
+	m.inbuf -= s.inLen
+	m.creditLocked(s.inLen)
+	s.in, s.inLen = nil, 0
 	delete(m.streams, s.id)
 }
 
@@ -359,7 +367,7 @@ func (s *stream) Read(p []byte) (int, error) {
 	m := s.m
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for len(s.in) == 0 {
+	for s.inLen == 0 {
 		switch {
 		case s.rclosed:
 			return 0, net.ErrClosed
@@ -372,11 +380,19 @@ func (s *stream) Read(p []byte) (int, error) {
 		}
 		m.cond.Wait()
 	}
-	n := copy(p, s.in)
-	s.in = s.in[n:]
+	n := 0
+	for n < len(p) && len(s.in) > 0 {
+		k := copy(p[n:], s.in[0])
+		n += k
+		if s.in[0] = s.in[0][k:]; len(s.in[0]) == 0 {
+			s.in[0] = nil
+			s.in = s.in[1:]
+		}
+	}
 	if len(s.in) == 0 {
 		s.in = nil
 	}
+	s.inLen -= n
 	m.inbuf -= n
 	m.creditLocked(n)
 	return n, nil
