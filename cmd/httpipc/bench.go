@@ -14,15 +14,18 @@ import (
 )
 
 func runBench(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("bench", "[--json] [--duration D]",
+	fs := newFlags("bench", "[--json] [--duration D] [--skip-1gib]",
 		"Measures, in one run on this machine, the client here against a provider in a separate\n"+
 			"process: a raw Unix-socket ping-pong (the physical limit), net/http over a Unix socket and\n"+
-			"over loopback TCP, and httpipc over a Unix socket. Prints each cell and its ratio to\n"+
-			"raw-unix and to nethttp-unix, then the provider's peak RSS growth while 1 GiB streams\n"+
-			"through it.", stderr)
+			"over loopback TCP, and httpipc over a Unix socket; then message mode (in process, over\n"+
+			"SOCK_SEQPACKET, over D-Bus) and the stream protocol over 16 KiB messages (in process,\n"+
+			"over D-Bus) and over a socket handed over D-Bus. The D-Bus rows need dbus-daemon, which\n"+
+			"the run starts privately. Prints each cell and its ratio to raw-unix and to nethttp-unix,\n"+
+			"then the provider's peak RSS growth while 1 GiB streams through it.", stderr)
 	asJSON := fs.Bool("json", false, "print a JSON array of results instead of a table")
 	dur := fs.Duration("duration", 700*time.Millisecond, "how long each cell runs")
 	skipBig := fs.Bool("skip-1gib", false, "skip the 1 GiB streaming scenario")
+	streamBytes := fs.Int("stream-bytes", 16<<20, "size of the download in the stream-16MiB scenario")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -31,7 +34,10 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	opt := bench.Options{Duration: *dur}
+	if *streamBytes <= 0 {
+		return usagef("--stream-bytes must be positive, not %d", *streamBytes)
+	}
+	opt := bench.Options{Duration: *dur, StreamSize: *streamBytes}
 	if *skipBig {
 		opt.Echo1GiBSize = -1
 	}

@@ -44,6 +44,14 @@ const (
 	// StreamsOverMessages is the stream protocol over an in-process message
 	// channel with 16 KiB messages and a 128 KiB window (stream-16MiB only).
 	StreamsOverMessages = "httpipc-messages"
+	// The D-Bus contenders reach the provider through a private dbus-daemon
+	// (left out when it is not installed): MessageDBus is message mode, a
+	// method call each way; DBusMessages is the stream protocol over one-way
+	// method calls of 16 KiB; DBusFD is the stream protocol over a socket
+	// handed over the bus.
+	MessageDBus  = "message-dbus"
+	DBusMessages = "httpipc-dbus-messages"
+	DBusFD       = "httpipc-dbus-fd"
 )
 
 // Scenarios, in the order they are run.
@@ -74,12 +82,18 @@ type Options struct {
 	// Echo1GiBSize overrides the size of the big echo (tests use less).
 	// Zero means 1 GiB; negative skips the scenario.
 	Echo1GiBSize int64
+	// StreamSize overrides the size of stream-16MiB (tests use less).
+	// Zero means 16 MiB.
+	StreamSize int
 	// Provider is the command that runs the provider process; it must call
 	// MaybeServe early. Nil means this executable.
 	Provider []string
 }
 
-const providerEnv = "HTTPIPC_BENCH_PROVIDER"
+const (
+	providerEnv = "HTTPIPC_BENCH_PROVIDER"
+	busEnv      = "HTTPIPC_BENCH_BUS" // the private bus the provider serves on
+)
 
 // rounds is how many turns each contender of a scenario gets.
 const rounds = 5
@@ -91,6 +105,7 @@ type addrs struct {
 	HTTP    string `json:"http_unix"`
 	TCP     string `json:"tcp"`
 	Packet  string `json:"seqpacket,omitempty"`
+	DBus    string `json:"dbus,omitempty"`
 	PID     int    `json:"pid"`
 }
 
@@ -99,7 +114,16 @@ func Run(ctx context.Context, opt Options) ([]Result, error) {
 	if opt.Duration <= 0 {
 		opt.Duration = 700 * time.Millisecond
 	}
-	p, err := startProvider(ctx, opt)
+	busAddr, stopBus, err := startBus()
+	if err != nil {
+		return nil, err
+	}
+	defer stopBus()
+	var env []string
+	if busAddr != "" {
+		env = append(env, busEnv+"="+busAddr)
+	}
+	p, err := startProvider(ctx, opt, env...)
 	if err != nil {
 		return nil, err
 	}
@@ -120,25 +144,41 @@ func Run(ctx context.Context, opt Options) ([]Result, error) {
 	for name, c := range messageClients {
 		clients[name], base[name] = c, "http://bench"
 	}
+	if p.a.DBus != "" {
+		dbusClients, closeDBus, err := dbusContenders(ctx, busAddr, p.a.DBus)
+		if err != nil {
+			return nil, fmt.Errorf("D-Bus contenders: %w", err)
+		}
+		defer closeDBus()
+		for name, c := range dbusClients {
+			clients[name], base[name] = c, "http://bench"
+		}
+	}
 	raw := &rawPool{path: p.a.Raw}
 	defer raw.close()
 
+	streamSize := opt.StreamSize
+	if streamSize <= 0 {
+		streamSize = 16 << 20
+	}
 	var results []Result
 	for _, sc := range []struct {
 		name string
 		size int
 		par  int
-	}{{RTT64B, 64, 1}, {RTT64KiB, 64 << 10, 1}, {Stream16MiB, 16 << 20, 1}, {Concurrent64, 64, 64}} {
+	}{{RTT64B, 64, 1}, {RTT64KiB, 64 << 10, 1}, {Stream16MiB, streamSize, 1}, {Concurrent64, 64, 64}} {
 		contenders := []string{RawUnix, NetHTTPUnix, NetHTTPTCP, HTTPIPCUnix}
-		if sc.name == RTT64B {
-			for _, m := range []string{MessageLocal, MessageSeqPacket} {
-				if clients[m] != nil {
-					contenders = append(contenders, m)
-				}
-			}
+		var more []string
+		switch sc.name {
+		case RTT64B:
+			more = []string{MessageLocal, MessageSeqPacket, MessageDBus, DBusMessages, DBusFD}
+		case Stream16MiB:
+			more = []string{StreamsOverMessages, DBusMessages, DBusFD}
 		}
-		if sc.name == Stream16MiB {
-			contenders = append(contenders, StreamsOverMessages)
+		for _, m := range more {
+			if clients[m] != nil {
+				contenders = append(contenders, m)
+			}
 		}
 		// The contenders of a scenario take turns in short rounds, so that a
 		// change in the machine's load during the run hits them alike.
@@ -157,7 +197,11 @@ func Run(ctx context.Context, opt Options) ([]Result, error) {
 				if err := ctx.Err(); err != nil {
 					return results, err
 				}
-				r, err := measure(ctx, opt.Duration/rounds, sc.par, ops[i])
+				warm := 3 * sc.par
+				if stream || round > 0 {
+					warm = sc.par
+				}
+				r, err := measure(ctx, opt.Duration/rounds, sc.par, warm, ops[i])
 				if err != nil {
 					return results, fmt.Errorf("%s/%s: %w", sc.name, c, err)
 				}
@@ -189,9 +233,10 @@ func Run(ctx context.Context, opt Options) ([]Result, error) {
 	return results, nil
 }
 
-// measure runs op from par goroutines until d has passed, after a warm-up.
-func measure(ctx context.Context, d time.Duration, par int, op func() error) (Result, error) {
-	for i := 0; i < 3*par; i++ {
+// measure runs op from par goroutines until d has passed, after warm
+// operations.
+func measure(ctx context.Context, d time.Duration, par, warm int, op func() error) (Result, error) {
+	for i := 0; i < warm; i++ {
 		if err := op(); err != nil {
 			return Result{}, err
 		}
@@ -348,7 +393,7 @@ type provider struct {
 	dir   string
 }
 
-func startProvider(ctx context.Context, opt Options) (*provider, error) {
+func startProvider(ctx context.Context, opt Options, env ...string) (*provider, error) {
 	dir, err := os.MkdirTemp("", "httpipc-bench-")
 	if err != nil {
 		return nil, err
@@ -362,7 +407,7 @@ func startProvider(ctx context.Context, opt Options) (*provider, error) {
 		argv = []string{exe}
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Env = append(os.Environ(), providerEnv+"="+dir)
+	cmd.Env = append(append(os.Environ(), providerEnv+"="+dir), env...)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

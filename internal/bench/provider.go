@@ -123,6 +123,9 @@ func serveProvider(dir string) error {
 		return err
 	}
 	go (&http.Server{Handler: Handler()}).Serve(tcpLn)
+	if a.DBus, err = serveBus(); err != nil {
+		return err
+	}
 	line, _ := json.Marshal(a)
 	os.Stdout.Write(append(line, '\n'))
 	// Exit with the benchmark: it holds our standard input open.

@@ -1,0 +1,17 @@
+//go:build !unix
+
+package bench
+
+import (
+	"context"
+	"errors"
+	"net/http"
+)
+
+func startBus() (string, func(), error) { return "", func() {}, nil }
+
+func serveBus() (string, error) { return "", nil }
+
+func dbusContenders(context.Context, string, string) (map[string]*http.Client, func(), error) {
+	return nil, nil, errors.New("D-Bus contenders run only on Unix systems")
+}
