@@ -36,7 +36,8 @@ func Example() {
 		p.Serve(context.Background(), bus, "org.example.LMS")
 	}()
 
-	// Client process: small calls as method calls, or a socket handed over.
+	// Client process: small calls as method calls, a socket handed over,
+	// or streams over messages where descriptors cannot pass.
 	bus, err := dbus.ConnectSessionBus()
 	if err != nil {
 		fmt.Println(err)
@@ -47,4 +48,9 @@ func Example() {
 	viaSocket := &http.Client{Transport: &httpipc.Transport{DialContext: c.Dial}}
 	_, _ = viaMessages.Get("http://lms/classes")
 	_, _ = viaSocket.Get("http://lms/classes")
+	if mux, err := c.Mux(context.Background(), message.MuxOptions{}); err == nil {
+		defer mux.Close()
+		viaLink := &http.Client{Transport: &httpipc.Transport{DialContext: mux.Open}}
+		_, _ = viaLink.Get("http://lms/classes")
+	}
 }

@@ -95,6 +95,24 @@ func (p *Provider) ServeFD(fd, callerUID, callerPID int64) error {
 	return p.ln.push(&credConn{Conn: c, creds: creds(callerUID, callerPID)})
 }
 
+// ServeLink serves the streams that the caller with callerUID and callerPID
+// opens on link (streams over messages, docs/PROTOCOL.md section 8b), until
+// the link closes.
+func (p *Provider) ServeLink(link *Link, callerUID, callerPID int64) {
+	mux := link.mux(false, creds(callerUID, callerPID))
+	go func() {
+		for {
+			c, err := mux.Accept()
+			if err != nil {
+				return
+			}
+			if p.ln.push(c) != nil {
+				return
+			}
+		}
+	}()
+}
+
 // Close stops the provider.
 func (p *Provider) Close() error {
 	p.ln.Close()
@@ -143,6 +161,113 @@ func NewFDClient(fd int64) (*Client, error) {
 	tr := &httpipc.Transport{DialContext: dial, Provider: httpipc.AllowAny(), MaxIdleConns: 1}
 	return &Client{hc: &http.Client{Transport: tr}}, nil
 }
+
+// NewLinkClient returns a client whose requests run as streams over link,
+// concurrently, with bodies of any size (streams over messages,
+// docs/PROTOCOL.md section 8b).
+func NewLinkClient(link *Link) *Client {
+	mux := link.mux(true, nil)
+	tr := &httpipc.Transport{DialContext: mux.Open, Provider: httpipc.AllowAny()}
+	return &Client{hc: &http.Client{Transport: tr}}
+}
+
+// Sender is implemented by the host to carry one message of a link to the
+// other app, keeping the order of the calls: a oneway Binder transaction
+// through a Messenger, an XPC message. It may block while the channel is
+// full. The message is the host's to keep.
+type Sender interface {
+	Send(message []byte) error
+}
+
+// Link is one channel for streams over messages between this app and
+// another, carried by the host: Go sends through the host's Sender, and the
+// host hands every message that arrives from the other side to Deliver, in
+// the order they came. One Link serves one Client (NewLinkClient) or one
+// caller of a Provider (ServeLink).
+type Link struct {
+	sender Sender
+	max    int
+	in     chan []byte
+	done   chan struct{}
+	once   sync.Once
+	err    error
+}
+
+// NewLink returns a link over sender whose messages are at most maxMessage
+// bytes (0: 64 KiB; Binder's buffer is shared by a whole process, so keep it
+// small). Streams cut their bytes into chunks of up to 16 KiB.
+func NewLink(sender Sender, maxMessage int64) *Link {
+	if maxMessage <= 0 {
+		maxMessage = 64 << 10
+	}
+	return &Link{sender: sender, max: int(maxMessage), in: make(chan []byte, 64), done: make(chan struct{})}
+}
+
+// Deliver hands the link one message from the other side. It blocks while
+// Go is behind (the flow-control window bounds how far); it fails once the
+// link is closed or when the message is larger than the link carries, which
+// also closes the link.
+func (l *Link) Deliver(message []byte) error {
+	if len(message) > l.max {
+		err := fmt.Errorf("mobile: link message of %d bytes, over the %d-byte limit", len(message), l.max)
+		l.close(err)
+		return err
+	}
+	msg := append([]byte(nil), message...)
+	select {
+	case <-l.done:
+		return l.err
+	default:
+	}
+	select {
+	case l.in <- msg:
+		return nil
+	case <-l.done:
+		return l.err
+	}
+}
+
+// Close ends the link, for example when the other app died (Binder's
+// binderDied, an invalidated XPC connection): every request on it fails.
+func (l *Link) Close() error {
+	l.close(errors.New("mobile: link closed"))
+	return nil
+}
+
+func (l *Link) close(err error) {
+	l.once.Do(func() {
+		l.err = err
+		close(l.done)
+	})
+}
+
+func (l *Link) mux(client bool, peer *peercred.Creds) *message.Mux {
+	return message.NewMux(hostLink{l}, client, message.MuxOptions{Peer: peer})
+}
+
+// hostLink is the message.Link view of a Link.
+type hostLink struct{ l *Link }
+
+func (h hostLink) Send(msg []byte) error {
+	select {
+	case <-h.l.done:
+		return h.l.err
+	default:
+	}
+	return h.l.sender.Send(append([]byte(nil), msg...))
+}
+
+func (h hostLink) Recv() ([]byte, error) {
+	select {
+	case msg := <-h.l.in:
+		return msg, nil
+	case <-h.l.done:
+		return nil, h.l.err
+	}
+}
+
+func (h hostLink) MaxMessageSize() int { return h.l.max }
+func (h hostLink) Close() error        { return h.l.Close() }
 
 // Response is what Do returns.
 type Response struct {

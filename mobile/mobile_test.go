@@ -3,6 +3,7 @@
 package mobile
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/http"
@@ -58,9 +59,16 @@ func TestBridge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Streams over messages: the host's oneway transactions, each way.
+	var toProvider, toClient hostSender
+	clientLink, providerLink := NewLink(&toProvider, 0), NewLink(&toClient, 0)
+	toProvider.to, toClient.to = providerLink, clientLink
+	p.ServeLink(providerLink, int64(os.Getuid()), int64(os.Getpid()))
+	defer clientLink.Close()
 	clients := map[string]*Client{
 		"message mode":       NewMessageClient(hostCaller{p}, 0),
 		"descriptor handoff": fdClient,
+		"link":               NewLinkClient(clientLink),
 	}
 	for name, c := range clients {
 		t.Run(name, func(t *testing.T) {
@@ -80,6 +88,18 @@ func TestBridge(t *testing.T) {
 			}
 		})
 	}
+	// A body far larger than a message streams over the link.
+	big := bytes.Repeat([]byte("0123456789abcdef"), 64<<10) // 1 MiB
+	if r, err := clients["link"].Do("POST", "http://lms/echo", "", big); err != nil || !bytes.Equal(r.Body, big) {
+		t.Fatalf("1 MiB echo over the link: %v", err)
+	}
+	// A message over the limit closes the link, and requests on it fail.
+	if err := providerLink.Deliver(make([]byte, 65<<10)); err == nil {
+		t.Fatal("oversized message delivered")
+	}
+	if _, err := clients["link"].Do("GET", "http://lms/classes", "", nil); err == nil {
+		t.Fatal("request over a closed link succeeded")
+	}
 	// A caller of another uid is refused until allowed.
 	other := hostCallerUID{p, int64(os.Getuid() + 1000)}
 	r, err := NewMessageClient(other, 0).Do("GET", "http://lms/classes", "", nil)
@@ -91,6 +111,11 @@ func TestBridge(t *testing.T) {
 		t.Fatalf("allowed uid: %v %v", err, r)
 	}
 }
+
+// hostSender plays a oneway transaction to the other app's Link.
+type hostSender struct{ to *Link }
+
+func (h *hostSender) Send(msg []byte) error { return h.to.Deliver(msg) }
 
 type hostCallerUID struct {
 	p   *Provider

@@ -38,6 +38,11 @@ class LmsClient(private val context: Context, private val onReady: (Client) -> U
         onReady(Mobile.newMessageClient(caller, 256L * 1024))
         // For large bodies, ask for a socket instead (CONNECT) and use
         // Mobile.newFDClient(reply.readFileDescriptor().detachFd().toLong()).
+        // Or, without descriptors, open a link (streams over messages):
+        // Mobile.newLink(sender, 0) whose Sender makes a oneway FRAME
+        // transaction (the callback binder, then the bytes); pass a Binder of
+        // your own in OPEN_LINK whose onTransact hands each FRAME to
+        // link.deliver(bytes); then Mobile.newLinkClient(link).
     }
 
     override fun onServiceDisconnected(name: ComponentName) {}

@@ -9,11 +9,16 @@ import android.os.Binder
 import android.os.IBinder
 import android.os.Parcel
 import android.os.ParcelFileDescriptor
+import mobile.Link
 import mobile.Mobile
 import mobile.Provider
+import mobile.Sender
+import java.util.concurrent.ConcurrentHashMap
 
 class LmsProviderService : Service() {
     private lateinit var provider: Provider
+    // Streams over messages: one Link per client callback binder.
+    private val links = ConcurrentHashMap<IBinder, Link>()
 
     override fun onCreate() {
         provider = Mobile.newProvider("org.example.lms")
@@ -39,6 +44,32 @@ class LmsProviderService : Service() {
                     reply?.writeFileDescriptor(pair[1].fileDescriptor)
                     pair[1].close()
                 }
+                OPEN_LINK -> {
+                    // Streams over messages (when descriptors are not an
+                    // option): frames go back as oneway transactions to the
+                    // client's callback binder; Binder keeps their order.
+                    val callback = data.readStrongBinder() ?: return false
+                    val link = Mobile.newLink(object : Sender {
+                        override fun send(message: ByteArray) {
+                            val p = Parcel.obtain()
+                            try {
+                                p.writeByteArray(message)
+                                callback.transact(FRAME, p, null, FLAG_ONEWAY)
+                            } finally {
+                                p.recycle()
+                            }
+                        }
+                    }, 0)
+                    links[callback] = link
+                    callback.linkToDeath({ links.remove(callback)?.close() }, 0)
+                    provider.serveLink(link, uid, pid)
+                }
+                FRAME -> {
+                    // A oneway transaction from a client: one frame of its link.
+                    val callback = data.readStrongBinder() ?: return false
+                    val frame = data.createByteArray() ?: return false
+                    links[callback]?.deliver(frame)
+                }
                 else -> return super.onTransact(code, data, reply, flags)
             }
             return true
@@ -52,5 +83,7 @@ class LmsProviderService : Service() {
     companion object {
         const val CALL = IBinder.FIRST_CALL_TRANSACTION
         const val CONNECT = IBinder.FIRST_CALL_TRANSACTION + 1
+        const val OPEN_LINK = IBinder.FIRST_CALL_TRANSACTION + 2
+        const val FRAME = IBinder.FIRST_CALL_TRANSACTION + 3
     }
 }
