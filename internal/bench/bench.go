@@ -4,7 +4,9 @@
 //
 // Contenders: raw-unix (a length-prefixed ping-pong on a Unix socket, the
 // physical limit), nethttp-unix (net/http HTTP/1.1 over a Unix socket),
-// nethttp-tcp (net/http over loopback TCP) and httpipc-unix. Scenarios:
+// nethttp-tcp (net/http over loopback TCP) and httpipc-unix; for some
+// scenarios also the message channels (see the constants; the D-Bus ones run
+// on a private dbus-daemon when it is installed). Scenarios:
 // rtt-64B and rtt-64KiB (echo a body of that size), stream-16MiB (download),
 // concurrent-64x64B (64 callers at once), and stream-1GiB-echo (1 GiB up and
 // back through an httpipc provider, recording how much its peak RSS grew).
