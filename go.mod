@@ -9,7 +9,12 @@ require (
 	golang.org/x/sys v0.50.0
 )
 
-require github.com/godbus/dbus/v5 v5.2.4
+require (
+	github.com/godbus/dbus/v5 v5.2.4
+	github.com/vishvananda/netlink v1.3.1
+)
+
+require github.com/vishvananda/netns v0.0.5 // indirect
 
 require (
 	golang.org/x/mobile v0.0.0-20261011034528-197770444867

@@ -6,6 +6,10 @@
 // cannot lie about them: SO_PEERCRED on Linux, LOCAL_PEERCRED and
 // LOCAL_PEERPID on macOS, and the client process id and its token's user on
 // Windows named pipes.
+//
+// Loopback TCP carries no credentials; Loopback asks the kernel who owns the
+// peer's socket instead (Linux only), for local HTTP servers that must admit
+// only their own user.
 package peercred
 
 import (
