@@ -1,0 +1,3 @@
+package proxy
+
+func loopbackSupported() bool { return true }

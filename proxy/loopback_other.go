@@ -1,0 +1,5 @@
+//go:build !linux
+
+package proxy
+
+func loopbackSupported() bool { return false }
