@@ -219,7 +219,7 @@ func TestGuard(t *testing.T) {
 		{name: "same origin fetch", headers: map[string]string{"Sec-Fetch-Site": "same-origin"}, status: 200},
 		{name: "preflight allowed", method: "OPTIONS", status: 204,
 			headers: map[string]string{"Origin": app, "Access-Control-Request-Method": "PUT", "Access-Control-Request-Headers": "authorization, content-type", "Access-Control-Request-Private-Network": "true"},
-			check: map[string]string{"Access-Control-Allow-Origin": app, "Access-Control-Allow-Methods": "PUT", "Access-Control-Allow-Headers": "authorization, content-type", "Access-Control-Allow-Private-Network": "true"}},
+			check:   map[string]string{"Access-Control-Allow-Origin": app, "Access-Control-Allow-Methods": "PUT", "Access-Control-Allow-Headers": "authorization, content-type", "Access-Control-Allow-Private-Network": "true"}},
 		{name: "preflight foreign", method: "OPTIONS", status: 403,
 			headers: map[string]string{"Origin": "https://evil.example", "Access-Control-Request-Method": "PUT"}, reason: "refused"},
 		{name: "websocket", headers: map[string]string{"Connection": "Upgrade", "Upgrade": "websocket"}, status: 501, reason: "protocol upgrade to websocket"},
