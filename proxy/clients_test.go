@@ -1,0 +1,220 @@
+//go:build linux
+
+package proxy
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/httpipc/httpipc"
+	"github.com/httpipc/httpipc/address"
+	"github.com/httpipc/httpipc/servicedir"
+)
+
+// These tests drive the proxy with real clients (curl, headless Chromium)
+// and let it start a provider process on demand: the test binary itself,
+// started with providerEnv set.
+
+const providerEnv = "HTTPIPC_PROXY_TEST_PROVIDER"
+
+func TestMain(m *testing.M) {
+	if addr := os.Getenv(providerEnv); addr != "" {
+		ln, err := httpipc.Listen(addr)
+		if err == nil {
+			mux := http.NewServeMux()
+			mux.Handle("/", api(make(chan string, 100)))
+			mux.HandleFunc("/pid", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, os.Getpid()) })
+			err = (&httpipc.Server{Handler: mux, Logger: quiet(), IdleTimeout: time.Minute}).Serve(ln)
+		}
+		fmt.Fprintln(os.Stderr, "test provider:", err)
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
+
+// The first request through the proxy starts the provider.
+func TestOnDemand(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := os.MkdirTemp("", "pxd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(run)
+	sock := filepath.Join(run, "p.sock")
+	dir := t.TempDir()
+	d := servicedir.Directory{Getenv: func(k string) string {
+		if k == "HTTPIPC_SERVICE_PATH" {
+			return dir
+		}
+		return os.Getenv(k)
+	}}
+	err = d.Install(dir, &servicedir.Entry{
+		Name:   "org.httpipc.proxytest",
+		Socket: address.Address{Kind: address.Unix, Path: sock},
+		Exec:   []string{exe},
+		Env:    map[string]string{providerEnv: "unix:" + sock},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &httpipc.Transport{Service: "org.httpipc.proxytest", Directory: d, Logger: quiet()}
+	base := start(t, &Proxy{Transport: tr})
+	resp, err := http.Get(base + "/pid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	pid, err := strconv.Atoi(string(b))
+	if err != nil || pid == os.Getpid() {
+		t.Fatalf("got %q from the provider", b)
+	}
+	syscall.Kill(pid, syscall.SIGKILL)
+}
+
+func need(t *testing.T, prog, env string) string {
+	t.Helper()
+	path, err := exec.LookPath(prog)
+	if err != nil {
+		if os.Getenv(env) != "" {
+			t.Fatalf("%s is not installed", prog)
+		}
+		t.Skipf("%s is not installed", prog)
+	}
+	return path
+}
+
+func TestCurl(t *testing.T) {
+	curl := need(t, "curl", "HTTPIPC_REQUIRE_CLIENTS")
+	base := start(t, &Proxy{Service: provider(t, nil), SameUser: true})
+	nobody := &syscall.Credential{Uid: 65534, Gid: 65534}
+	for _, tc := range []struct {
+		name string
+		args []string
+		as   *syscall.Credential
+		want string // status code, then the body's start
+	}{
+		{"get", []string{base + "/lesson.txt"}, nil, "200 0123456789"},
+		{"range", []string{"-r", "0-3", base + "/lesson.txt"}, nil, "206 0123"},
+		{"upload", []string{"--data-binary", "abc", base + "/sum"}, nil, "200 3 ba7816bf"},
+		{"rebinding", []string{"-H", "Host: evil.example", base + "/headers"}, nil, "421 httpipc proxy: Host"},
+		{"foreign origin", []string{"-H", "Origin: https://evil.example", base + "/headers"}, nil, "403 httpipc proxy: cross-origin"},
+		{"other user", []string{base + "/headers"}, nobody, "403 httpipc proxy: connection from uid 65534 refused"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.as != nil && os.Getuid() != 0 {
+				t.Skip("needs root to run curl as another user")
+			}
+			cmd := exec.Command(curl, append([]string{"-sS", "-w", "%{http_code}", "-o", "-"}, tc.args...)...)
+			if tc.as != nil {
+				cmd.SysProcAttr = &syscall.SysProcAttr{Credential: tc.as}
+			}
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("curl: %v: %s", err, out)
+			}
+			s := string(out)
+			got := s[len(s)-3:] + " " + s[:len(s)-3]
+			if !strings.HasPrefix(got, tc.want) {
+				t.Fatalf("got %q, want %q...", got, tc.want)
+			}
+		})
+	}
+}
+
+// A page served through the proxy calls the API with fetch(); a page of
+// another origin may only when the proxy allows that origin, through a
+// CORS preflight.
+func TestChromium(t *testing.T) {
+	chromium := need(t, "chromium", "HTTPIPC_REQUIRE_CLIENTS")
+	svc := providerWithPage(t)
+
+	own := start(t, &Proxy{Service: svc})
+	// The other origin: a plain web server on another port.
+	var allowing string
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `<!doctype html><div id=refused>pending</div><div id=allowed>pending</div>
+<script>
+function show(id, p) {
+  p.then(r => r.text()).then(t => { document.getElementById(id).textContent = 'got ' + t })
+   .catch(e => { document.getElementById(id).textContent = 'failed ' + e.name })
+}
+// A custom header makes these non-simple requests: the browser preflights.
+const opts = {headers: {'X-Experience-API-Version': '1.0.3'}}
+show('refused', fetch(%q + '/api/classes', opts))
+show('allowed', fetch(%q + '/api/classes', opts))
+</script>`, own, allowing)
+	}))
+	defer other.Close()
+	allowing = start(t, &Proxy{Service: svc, AllowOrigins: []string{other.URL}})
+
+	dump := func(url string) string {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		out, err := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu",
+			"--user-data-dir="+t.TempDir(), "--virtual-time-budget=10000", "--dump-dom", url).Output()
+		if err != nil {
+			t.Fatalf("chromium: %v", err)
+		}
+		return string(out)
+	}
+	if dom := dump(own + "/lesson/index.html"); !strings.Contains(dom, `<div id="out">got ["math-7b"]</div>`) {
+		t.Fatalf("own page:\n%s", dom)
+	}
+	dom := dump(other.URL)
+	if !strings.Contains(dom, `<div id="refused">failed TypeError</div>`) {
+		t.Errorf("a foreign page read the API:\n%s", dom)
+	}
+	if !strings.Contains(dom, `<div id="allowed">got ["math-7b"]</div>`) {
+		t.Errorf("an allowed origin could not read the API:\n%s", dom)
+	}
+}
+
+// providerWithPage serves a lesson page and the API it calls.
+func providerWithPage(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "pxc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	addr := "unix:" + filepath.Join(dir, "p.sock")
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /lesson/index.html", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `<!doctype html><div id=out>pending</div>
+<script>
+fetch('/api/classes', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: '{}'})
+  .then(r => r.text()).then(t => { document.getElementById('out').textContent = 'got ' + t })
+  .catch(e => { document.getElementById('out').textContent = 'failed ' + e })
+</script>`)
+	})
+	mux.HandleFunc("/api/classes", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Forwarded") == "" {
+			http.Error(w, "no Forwarded", 500)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `["math-7b"]`)
+	})
+	ln, err := httpipc.Listen(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &httpipc.Server{Handler: mux, Logger: quiet()}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return addr
+}
