@@ -2,6 +2,7 @@
 //
 //	httpipc serve --listen ADDR --upstream URL   expose an HTTP server over IPC
 //	httpipc call [-X METHOD] [-H 'Name: value']... [-d DATA|@file] [-i] ADDR PATH
+//	httpipc proxy --service ADDR [--print-url]   a localhost base URL for web views and SDKs
 //	httpipc bench [--json]                       measure httpipc against the alternatives
 //
 // Run "httpipc COMMAND --help" for the options of a command.
@@ -29,6 +30,7 @@ func commands() []command {
 	return []command{
 		{"serve", "expose an existing HTTP server over IPC (reverse proxy)", runServe},
 		{"call", "send one HTTP request over IPC, like curl", runCall},
+		{"proxy", "run a localhost HTTP server that forwards to a provider over IPC", runProxy},
 		{"bench", "measure httpipc against raw sockets and net/http, in one run", runBench},
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/json"
@@ -53,6 +54,10 @@ func TestHelpAndUsageErrors(t *testing.T) {
 		{[]string{"call", "-H", "bad", "unix:/tmp/x.sock", "/"}, 2, "is not 'Name: value'"},
 		{[]string{"call", "unix:relative", "/"}, 1, "must be absolute"},
 		{[]string{"call", "unix:/nonexistent/x.sock", "/"}, 1, "provider not running"},
+		{[]string{"proxy", "--help"}, 0, "--print-url"},
+		{[]string{"proxy"}, 2, "--service is required"},
+		{[]string{"proxy", "--service", "unix:/tmp/x.sock", "--allow-origin", "app.example"}, 2, "is not an origin"},
+		{[]string{"proxy", "--service", "unix:/tmp/x.sock", "--listen", "0.0.0.0:0"}, 1, "not a loopback address"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -186,5 +191,54 @@ func TestBenchJSON(t *testing.T) {
 				t.Errorf("missing %s/%s", s, c)
 			}
 		}
+	}
+}
+
+// "httpipc proxy" prints its base URL once ready; requests to it reach the
+// provider, and one without the secret is refused.
+func TestProxyCommand(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s %s", r.URL.Path, r.Header.Get("Forwarded"))
+	}))
+	defer up.Close()
+	addr := startServe(t, up.URL)
+	args, _ := json.Marshal([]string{"proxy", "--service", addr, "--print-url", "--secret"})
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "HTTPIPC_CLI_ARGS="+string(args))
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("no URL: %v: %s", err, stderr.String())
+	}
+	base := strings.TrimSpace(line)
+	get := func(url string) (int, string) {
+		resp, err := http.Get(url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get(base + "/classes"); code != 200 || !strings.HasPrefix(body, "/classes for=") {
+		t.Errorf("through the proxy: %d %q", code, body)
+	}
+	root := base[:strings.LastIndexByte(base, '/')]
+	if code, body := get(root + "/classes"); code != 403 || !strings.Contains(body, "secret") {
+		t.Errorf("without the secret: %d %q", code, body)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("proxy exit: %v: %s", err, stderr.String())
 	}
 }

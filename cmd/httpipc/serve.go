@@ -66,6 +66,12 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(up)
 			r.SetXForwarded()
+			// A caller admitted by the policy is a local process; keep the
+			// RFC 7239 Forwarded field a localhost proxy adds, so that the
+			// upstream can rebuild the URL the client saw.
+			if fwd := r.In.Header.Values("Forwarded"); len(fwd) > 0 {
+				r.Out.Header["Forwarded"] = fwd
+			}
 		},
 		FlushInterval: -1, // stream responses as they come
 		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
