@@ -117,7 +117,7 @@ func (cc *clientConn) roundTrip(req *http.Request) (*http.Response, error) {
 	var writeDone chan error
 	if !inline {
 		writeDone = make(chan error, 1)
-		go func() { writeDone <- cc.writeBody(body, req.Trailer) }()
+		go func() { writeDone <- cc.writeBody(body, req.Trailer, req.ContentLength) }()
 	}
 
 	if _, err := cc.br.Peek(1); err != nil {
@@ -213,10 +213,16 @@ func countString(got int, n int64) string {
 }
 
 // writeBody streams a request body as chunks, then the trailer section.
-func (cc *clientConn) writeBody(body io.ReadCloser, trailer http.Header) error {
+func (cc *clientConn) writeBody(body io.ReadCloser, trailer http.Header, contentLength int64) error {
 	defer body.Close()
 	const hdr = 4 // room for the varint of a chunkSize length
-	buf := make([]byte, hdr+chunkSize)
+	size := chunkSize
+	if contentLength >= 0 && contentLength < chunkSize {
+		// A small body of known length needs no 32 KiB buffer; one byte
+		// more lets the read that fills it see the end.
+		size = int(contentLength) + 1
+	}
+	buf := make([]byte, hdr+size)
 	for {
 		n, rerr := body.Read(buf[hdr:])
 		if n > 0 {

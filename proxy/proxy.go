@@ -19,11 +19,13 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -196,8 +198,23 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		defer cancel()
 	}
 	ctx = context.WithValue(ctx, corsKey{}, cors)
-	p.rp.ServeHTTP(w, r.WithContext(ctx))
+	r = r.WithContext(ctx)
+	if r.ContentLength > 0 && r.ContentLength <= smallBody {
+		// A small body of known length is read first, so that the request
+		// goes to the provider in one write instead of streaming.
+		b := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, b); err != nil {
+			p.refuse(w, r, http.StatusBadRequest, "reading the request body: "+err.Error())
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(b))
+		r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+	}
+	p.rp.ServeHTTP(w, r)
 }
+
+// smallBody is the largest request body read whole before forwarding.
+const smallBody = 16 << 10
 
 func (p *Proxy) init() {
 	tr := p.Transport
@@ -209,6 +226,7 @@ func (p *Proxy) init() {
 		Transport:      tr,
 		ModifyResponse: p.modifyResponse,
 		ErrorHandler:   p.forwardError,
+		BufferPool:     &bufferPool{},
 		ErrorLog:       slog.NewLogLogger(p.logger().Handler(), slog.LevelWarn),
 	}
 }
@@ -237,5 +255,29 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 // quote makes an RFC 7239 quoted-string (addresses with ports and IPv6
 // literals are not tokens).
 func quote(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+	if !strings.ContainsAny(s, `"\`) {
+		return `"` + s + `"`
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' || s[i] == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	b.WriteByte('"')
+	return b.String()
 }
+
+// bufferPool lends ReverseProxy its 32 KiB copy buffers.
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return *v
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }

@@ -69,6 +69,12 @@ func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
 // provider serves api over a Unix socket and returns its address.
 func provider(t *testing.T, cancelled chan<- string) string {
 	t.Helper()
+	return providerFor(t, api(cancelled))
+}
+
+// providerFor serves h over a Unix socket and returns its address.
+func providerFor(t testing.TB, h http.Handler) string {
+	t.Helper()
 	dir, err := os.MkdirTemp("", "px")
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +85,7 @@ func provider(t *testing.T, cancelled chan<- string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := &httpipc.Server{Handler: api(cancelled), Logger: quiet()}
+	srv := &httpipc.Server{Handler: h, Logger: quiet()}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return addr

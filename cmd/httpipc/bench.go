@@ -17,7 +17,8 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("bench", "[--json] [--duration D] [--skip-1gib]",
 		"Measures, in one run on this machine, the client here against a provider in a separate\n"+
 			"process: a raw Unix-socket ping-pong (the physical limit), net/http over a Unix socket and\n"+
-			"over loopback TCP, and httpipc over a Unix socket; then message mode (in process, over\n"+
+			"over loopback TCP, httpipc over a Unix socket, and net/http through the localhost proxy\n"+
+			"(httpipc proxy) to httpipc; then message mode (in process, over\n"+
 			"SOCK_SEQPACKET, over D-Bus) and the stream protocol over 16 KiB messages (in process,\n"+
 			"over D-Bus) and over a socket handed over D-Bus. The D-Bus rows need dbus-daemon, which\n"+
 			"the run starts privately. Prints each cell and its ratio to raw-unix and to nethttp-unix,\n"+
@@ -60,15 +61,16 @@ func printTable(w io.Writer, results []bench.Result) {
 		byCell[[2]string{r.Scenario, r.Contender}] = r
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tcontender\tops\tns/op\tMB/s\tx raw-unix\tx nethttp-unix\t")
+	fmt.Fprintln(tw, "scenario\tcontender\tops\tns/op\tMB/s\tx raw-unix\tx nethttp-unix\tx nethttp-tcp\t")
 	for _, r := range results {
 		if r.Scenario == bench.Echo1GiB {
 			continue
 		}
 		raw := byCell[[2]string{r.Scenario, bench.RawUnix}]
 		nh := byCell[[2]string{r.Scenario, bench.NetHTTPUnix}]
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.1f\t%.2f\t%.2f\t\n", r.Scenario, r.Contender, r.Ops, r.NsPerOp,
-			r.BytesPerS/1e6, r.NsPerOp/raw.NsPerOp, r.NsPerOp/nh.NsPerOp)
+		nt := byCell[[2]string{r.Scenario, bench.NetHTTPTCP}]
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.1f\t%.2f\t%.2f\t%.2f\t\n", r.Scenario, r.Contender, r.Ops, r.NsPerOp,
+			r.BytesPerS/1e6, r.NsPerOp/raw.NsPerOp, r.NsPerOp/nh.NsPerOp, r.NsPerOp/nt.NsPerOp)
 	}
 	tw.Flush()
 	for _, r := range results {

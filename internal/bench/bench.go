@@ -4,7 +4,8 @@
 //
 // Contenders: raw-unix (a length-prefixed ping-pong on a Unix socket, the
 // physical limit), nethttp-unix (net/http HTTP/1.1 over a Unix socket),
-// nethttp-tcp (net/http over loopback TCP) and httpipc-unix; for some
+// nethttp-tcp (net/http over loopback TCP), httpipc-unix and httpipc-proxy
+// (net/http to the localhost proxy, which forwards over httpipc); for some
 // scenarios also the message channels (see the constants; the D-Bus ones run
 // on a private dbus-daemon when it is installed). Scenarios:
 // rtt-64B and rtt-64KiB (echo a body of that size), stream-16MiB (download),
@@ -20,6 +21,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -30,6 +32,7 @@ import (
 	"time"
 
 	"github.com/httpipc/httpipc"
+	"github.com/httpipc/httpipc/proxy"
 )
 
 // Contenders, in the order they are reported.
@@ -54,6 +57,10 @@ const (
 	MessageDBus  = "message-dbus"
 	DBusMessages = "httpipc-dbus-messages"
 	DBusFD       = "httpipc-dbus-fd"
+	// HTTPIPCProxy is net/http to the embedded localhost proxy (package
+	// proxy, in this process), which forwards over httpipc-unix: compare it
+	// with nethttp-tcp, the same handler reached directly.
+	HTTPIPCProxy = "httpipc-proxy"
 )
 
 // Scenarios, in the order they are run.
@@ -156,6 +163,16 @@ func Run(ctx context.Context, opt Options) ([]Result, error) {
 			clients[name], base[name] = c, "http://bench"
 		}
 	}
+	px := &proxy.Proxy{Service: "unix:" + p.a.HTTPIPC, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	pln, err := proxy.Listen("127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	go px.Serve(pln)
+	defer px.Close()
+	clients[HTTPIPCProxy] = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128}}
+	base[HTTPIPCProxy] = px.BaseURL(pln.Addr())
+
 	raw := &rawPool{path: p.a.Raw}
 	defer raw.close()
 
@@ -169,7 +186,7 @@ func Run(ctx context.Context, opt Options) ([]Result, error) {
 		size int
 		par  int
 	}{{RTT64B, 64, 1}, {RTT64KiB, 64 << 10, 1}, {Stream16MiB, streamSize, 1}, {Concurrent64, 64, 64}} {
-		contenders := []string{RawUnix, NetHTTPUnix, NetHTTPTCP, HTTPIPCUnix}
+		contenders := []string{RawUnix, NetHTTPUnix, NetHTTPTCP, HTTPIPCUnix, HTTPIPCProxy}
 		var more []string
 		switch sc.name {
 		case RTT64B:

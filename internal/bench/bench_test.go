@@ -20,7 +20,7 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := 20 // 19 cells and the echo
+	want := 24 // 23 cells and the echo
 	if _, err := exec.LookPath("dbus-daemon"); err == nil {
 		want += 5
 	}
