@@ -28,6 +28,7 @@ import (
 	"github.com/httpipc/httpipc/message"
 	"github.com/httpipc/httpipc/mobile/registry"
 	"github.com/httpipc/httpipc/peercred"
+	"github.com/httpipc/httpipc/proxy"
 )
 
 // Provider serves a registered handler to callers that reach the host app.
@@ -268,6 +269,44 @@ func (h hostLink) Recv() ([]byte, error) {
 
 func (h hostLink) MaxMessageSize() int { return h.l.max }
 func (h hostLink) Close() error        { return h.l.Close() }
+
+// LocalProxy is a localhost HTTP server that forwards to the provider
+// through a Client: hand its URL to a web view or an SDK that only takes a
+// base URL.
+type LocalProxy struct {
+	url string
+	p   *proxy.Proxy
+}
+
+// StartProxy starts a localhost proxy on a free port of 127.0.0.1 whose
+// requests go through c. allowOrigins lists, one per line, the origins
+// whose pages may call it from another origin (a web view's own origin such
+// as https://appassets.androidplatform.net); pages served through the proxy
+// are always allowed. With secret, every request must carry a fresh random
+// secret, which URL includes as its first path segment.
+func (c *Client) StartProxy(allowOrigins string, secret bool) (*LocalProxy, error) {
+	p := &proxy.Proxy{Transport: c.hc.Transport}
+	for _, o := range strings.Split(allowOrigins, "\n") {
+		if o = strings.TrimSpace(o); o != "" {
+			p.AllowOrigins = append(p.AllowOrigins, o)
+		}
+	}
+	if secret {
+		p.Secret = proxy.NewSecret()
+	}
+	ln, err := proxy.Listen("127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	go p.Serve(ln)
+	return &LocalProxy{url: p.BaseURL(ln.Addr()), p: p}, nil
+}
+
+// URL is the proxy's base URL, e.g. http://127.0.0.1:41234/SECRET.
+func (lp *LocalProxy) URL() string { return lp.url }
+
+// Close stops the proxy.
+func (lp *LocalProxy) Close() error { return lp.p.Close() }
 
 // Response is what Do returns.
 type Response struct {

@@ -88,6 +88,21 @@ func TestBridge(t *testing.T) {
 			}
 		})
 	}
+	// The localhost proxy forwards through any of the clients.
+	lp, err := clients["message mode"].StartProxy("https://appassets.androidplatform.net\n", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get(lp.URL() + "/classes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != `["math-7b"]` {
+		t.Fatalf("through the proxy: %d %q", resp.StatusCode, b)
+	}
+	lp.Close()
 	// A body far larger than a message streams over the link.
 	big := bytes.Repeat([]byte("0123456789abcdef"), 64<<10) // 1 MiB
 	if r, err := clients["link"].Do("POST", "http://lms/echo", "", big); err != nil || !bytes.Equal(r.Body, big) {

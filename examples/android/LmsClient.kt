@@ -51,6 +51,11 @@ class LmsClient(private val context: Context, private val onReady: (Client) -> U
         const val CALL = IBinder.FIRST_CALL_TRANSACTION
     }
 }
+// A web view (an HTML5 lesson) gets a base URL instead; pages of the proxy's
+// own origin may call the API, and so may the asset loader's origin:
+//   val proxy = client.startProxy("https://appassets.androidplatform.net", true)
+//   webView.loadUrl(proxy.url() + "/lessons/fractions/index.html")
+//   ... proxy.close() in onDestroy
 // Usage, off the main thread:
 //   val r = client.`do`("GET", "http://lms/ims/oneroster/rostering/v1p2/users/u1/classes", "Authorization: Bearer $token", null)
 //   r.status, r.headers, r.body
