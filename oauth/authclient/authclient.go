@@ -1,0 +1,163 @@
+// Package authclient is the client app's side of httpipc's offline OAuth
+// flow, on golang.org/x/oauth2: it builds the authorization URL with PKCE
+// (S256) and state, takes the redirect (from a loopback listener on the
+// desktop, or as a string from a mobile host app), trusts the ipc-service
+// it carries only as the answer to its own request and only for a
+// registered provider, redeems the code over IPC when offline and over the
+// network otherwise, and returns an *http.Client that reaches the API and
+// refreshes its token by whichever path applies. The code that uses that
+// client is the same online and offline.
+package authclient
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"golang.org/x/oauth2"
+
+	"github.com/httpipc/httpipc"
+	"github.com/httpipc/httpipc/address"
+	"github.com/httpipc/httpipc/oauth"
+	"github.com/httpipc/httpipc/servicedir"
+)
+
+// Config is a native client's registration and how it reaches providers.
+type Config struct {
+	// OAuth2 holds the client id, the endpoints (as known online), the
+	// redirect URL and the scopes. There is no client secret.
+	OAuth2 oauth2.Config
+	// Directory resolves the service name an ipc-service parameter carries;
+	// only names registered there are accepted. The zero value uses the
+	// process environment.
+	Directory servicedir.Directory
+	// Provider checks the OS identity of the process serving an
+	// ipc-service. Nil means the uid of the service's directory entry, or
+	// else the same user or root (as httpipc.Transport does).
+	Provider httpipc.Policy
+	// HTTPClient is used on the network. Nil means http.DefaultClient.
+	HTTPClient *http.Client
+}
+
+// Errors a login can end with; test them with errors.Is.
+var (
+	// ErrState: the redirect does not answer the pending request.
+	ErrState = errors.New("authclient: the redirect's state does not match this login")
+	// ErrIPCService: the redirect names an ipc-service that is not a
+	// registered service.
+	ErrIPCService = errors.New("authclient: untrusted ipc-service")
+)
+
+// Error is an error response of the authorization server (RFC 6749,
+// section 4.1.2.1), such as access_denied.
+type Error struct {
+	Code, Description string
+}
+
+func (e *Error) Error() string {
+	if e.Description == "" {
+		return "authclient: " + e.Code
+	}
+	return "authclient: " + e.Code + ": " + e.Description
+}
+
+// Login is one authorization request waiting for its redirect.
+type Login struct {
+	cfg      *Config
+	oauth    oauth2.Config
+	state    string
+	verifier string
+	// URL is the authorization URL to open in the browser or the
+	// authorization app.
+	URL string
+}
+
+// Start begins a login: a fresh state and PKCE verifier, and the URL to
+// open. redirectURL, when not empty, replaces Config.OAuth2.RedirectURL
+// (a loopback listener's address).
+func (c *Config) Start(redirectURL string) *Login {
+	o := c.OAuth2
+	if redirectURL != "" {
+		o.RedirectURL = redirectURL
+	}
+	l := &Login{cfg: c, oauth: o, state: oauth2.GenerateVerifier(), verifier: oauth2.GenerateVerifier()}
+	l.URL = o.AuthCodeURL(l.state, oauth2.S256ChallengeOption(l.verifier))
+	return l
+}
+
+// Session is a finished login.
+type Session struct {
+	// Token is the granted token; Client refreshes it as needed.
+	Token *oauth2.Token
+	// IPCService is the provider's ipc-service, or "" when the login went
+	// over the network.
+	IPCService string
+	base       *http.Client
+	src        oauth2.TokenSource
+}
+
+// Client returns an HTTP client that sends the token with each request,
+// refreshes it when it expires, and reaches the provider over IPC when the
+// login was offline.
+func (s *Session) Client(ctx context.Context) *http.Client {
+	ctx = context.WithValue(ctx, oauth2.HTTPClient, s.base)
+	return oauth2.NewClient(ctx, s.src)
+}
+
+// Finish takes the redirect URI the authorization app opened, checks its
+// state, and redeems the code: over IPC when it carries a trusted
+// ipc-service, over the network otherwise.
+func (l *Login) Finish(ctx context.Context, redirect string) (*Session, error) {
+	u, err := url.Parse(redirect)
+	if err != nil {
+		return nil, fmt.Errorf("authclient: redirect: %w", err)
+	}
+	q := u.Query()
+	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(l.state)) != 1 {
+		return nil, ErrState
+	}
+	if e := q.Get("error"); e != "" {
+		return nil, &Error{Code: e, Description: q.Get("error_description")}
+	}
+	code := q.Get("code")
+	if code == "" {
+		return nil, errors.New("authclient: the redirect carries no code")
+	}
+	base, svc, err := l.cfg.pathFor(q.Get(oauth.ParamIPCService))
+	if err != nil {
+		return nil, err
+	}
+	xctx := context.WithValue(ctx, oauth2.HTTPClient, base)
+	tok, err := l.oauth.Exchange(xctx, code, oauth2.VerifierOption(l.verifier))
+	if err != nil {
+		return nil, fmt.Errorf("authclient: redeeming the code: %w", err)
+	}
+	// The token source refreshes through base too, not through ctx's client.
+	src := l.oauth.TokenSource(context.WithValue(context.Background(), oauth2.HTTPClient, base), tok)
+	return &Session{Token: tok, IPCService: svc, base: base, src: src}, nil
+}
+
+// pathFor returns the HTTP client for an ipc-service parameter: the
+// network when it is empty, else IPC to a registered service, checked for
+// its OS identity. A program named by the parameter is never started; a
+// registered service is started as its entry says.
+func (c *Config) pathFor(svc string) (*http.Client, string, error) {
+	if svc == "" {
+		if c.HTTPClient != nil {
+			return c.HTTPClient, "", nil
+		}
+		return http.DefaultClient, "", nil
+	}
+	a, err := address.Parse(svc)
+	if err != nil || a.Kind != address.Name {
+		return nil, "", fmt.Errorf("%w: %q is not a service name", ErrIPCService, svc)
+	}
+	if _, err := c.Directory.Lookup(svc); err != nil {
+		return nil, "", fmt.Errorf("%w: %q is not a registered service: %v", ErrIPCService, svc, err)
+	}
+	tr := &httpipc.Transport{Service: svc, Directory: c.Directory, Provider: c.Provider}
+	return &http.Client{Transport: tr}, svc, nil
+}

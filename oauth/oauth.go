@@ -1,0 +1,84 @@
+// Package oauth holds what both sides of httpipc's offline OAuth flow agree
+// on: the ipc-service parameter of the authorization response, the
+// authorization-server metadata that advertises it, and the launch-link
+// parameters (docs/OAUTH.md).
+//
+// The flow is OAuth 2.0 for native apps (RFC 8252) with PKCE (RFC 7636):
+// package authserver is the authorization app's side, built on ory/fosite;
+// package authclient the client app's, built on golang.org/x/oauth2;
+// package bearer checks access tokens in a provider's handlers.
+package oauth
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+)
+
+// ParamIPCService is the parameter of the authorization response (next to
+// code and state) that names, as an ipc-service address (docs/PROTOCOL.md,
+// section 2), where the client sends its token request and API calls while
+// offline. A response without it means: use the network.
+const ParamIPCService = "ipc-service"
+
+// Paths of the authorization server's endpoints, relative to its issuer.
+const (
+	MetadataPath   = "/.well-known/oauth-authorization-server" // RFC 8414
+	AuthorizePath  = "/oauth/authorize"
+	TokenPath      = "/oauth/token"
+	RevokePath     = "/oauth/revoke"     // RFC 7009
+	LaunchPath     = "/oauth/launch/"    // + id: a launch link's one-time token fetch
+	IntrospectPath = "/oauth/introspect" // RFC 7662
+)
+
+// Launch-link parameters (cmi5 style): a provider opens a client app with a
+// link that carries them, and the client fetches its token once.
+const (
+	LaunchParamEndpoint = "endpoint" // the API's base URL
+	LaunchParamFetch    = "fetch"    // the one-time token fetch URL (POST)
+	LaunchParamIPC      = ParamIPCService
+)
+
+// Metadata is the RFC 8414 authorization-server metadata, with the
+// ipc_service extension: the address of the authorization app over IPC.
+type Metadata struct {
+	Issuer                            string   `json:"issuer"`
+	AuthorizationEndpoint             string   `json:"authorization_endpoint"`
+	TokenEndpoint                     string   `json:"token_endpoint"`
+	RevocationEndpoint                string   `json:"revocation_endpoint,omitempty"`
+	IntrospectionEndpoint             string   `json:"introspection_endpoint,omitempty"`
+	ResponseTypesSupported            []string `json:"response_types_supported"`
+	GrantTypesSupported               []string `json:"grant_types_supported"`
+	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported"`
+	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
+	ScopesSupported                   []string `json:"scopes_supported,omitempty"`
+	// IPCService is where the token endpoint (and, when the authorization
+	// app is the provider, the API) answers over IPC.
+	IPCService string `json:"ipc_service,omitempty"`
+}
+
+// FetchMetadata reads the metadata of the server at issuer through c.
+func FetchMetadata(ctx context.Context, c *http.Client, issuer string) (*Metadata, error) {
+	req, err := http.NewRequestWithContext(ctx, "GET", issuer+MetadataPath, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("oauth: metadata: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("oauth: metadata: %s", resp.Status)
+	}
+	var m Metadata
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&m); err != nil {
+		return nil, fmt.Errorf("oauth: metadata: %w", err)
+	}
+	if m.Issuer != issuer {
+		return nil, fmt.Errorf("oauth: metadata names issuer %q, want %q", m.Issuer, issuer)
+	}
+	return &m, nil
+}
