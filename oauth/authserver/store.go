@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS clients (
 	name TEXT NOT NULL,
 	redirect_uris TEXT NOT NULL,
 	scopes TEXT NOT NULL,
-	uid INTEGER
+	uid INTEGER,
+	no_refresh INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS sessions (
 	kind TEXT NOT NULL,
@@ -100,6 +101,9 @@ type Client struct {
 	// UID, when set, is the OS user id the client app runs as (on Android,
 	// its app uid): tokens are then issued over IPC only to that uid.
 	UID *int
+	// NoRefresh withholds refresh tokens: the client must log in again
+	// when its access token expires.
+	NoRefresh bool
 }
 
 // AddClient registers a client, or replaces the one with its id.
@@ -121,14 +125,14 @@ func (s *Store) AddClient(ctx context.Context, c Client) error {
 	if c.Name == "" {
 		c.Name = c.ID
 	}
-	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO clients (id, name, redirect_uris, scopes, uid) VALUES (?, ?, ?, ?, ?)`,
-		c.ID, c.Name, string(uris), string(scopes), c.UID)
+	_, err := s.db.ExecContext(ctx, `INSERT OR REPLACE INTO clients (id, name, redirect_uris, scopes, uid, no_refresh) VALUES (?, ?, ?, ?, ?, ?)`,
+		c.ID, c.Name, string(uris), string(scopes), c.UID, c.NoRefresh)
 	return err
 }
 
 // Clients lists the registered clients.
 func (s *Store) Clients(ctx context.Context) ([]Client, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT id, name, redirect_uris, scopes, uid FROM clients ORDER BY id`)
+	rows, err := s.db.QueryContext(ctx, `SELECT id, name, redirect_uris, scopes, uid, no_refresh FROM clients ORDER BY id`)
 	if err != nil {
 		return nil, err
 	}
@@ -148,7 +152,7 @@ func scanClient(row interface{ Scan(...any) error }) (*Client, error) {
 	var c Client
 	var uris, scopes string
 	var uid sql.NullInt64
-	if err := row.Scan(&c.ID, &c.Name, &uris, &scopes, &uid); err != nil {
+	if err := row.Scan(&c.ID, &c.Name, &uris, &scopes, &uid, &c.NoRefresh); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(uris), &c.RedirectURIs); err != nil {
@@ -165,7 +169,7 @@ func scanClient(row interface{ Scan(...any) error }) (*Client, error) {
 }
 
 func (s *Store) client(ctx context.Context, id string) (*Client, error) {
-	c, err := scanClient(s.db.QueryRowContext(ctx, `SELECT id, name, redirect_uris, scopes, uid FROM clients WHERE id = ?`, id))
+	c, err := scanClient(s.db.QueryRowContext(ctx, `SELECT id, name, redirect_uris, scopes, uid, no_refresh FROM clients WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, fosite.ErrNotFound
 	}
@@ -185,10 +189,14 @@ func (s *Store) GetClient(ctx context.Context, id string) (fosite.Client, error)
 	if err != nil {
 		return nil, err
 	}
+	grants := []string{"authorization_code", "refresh_token"}
+	if c.NoRefresh {
+		grants = grants[:1]
+	}
 	return &fositeClient{fosite.DefaultClient{
 		ID:            c.ID,
 		RedirectURIs:  c.RedirectURIs,
-		GrantTypes:    []string{"authorization_code", "refresh_token"},
+		GrantTypes:    grants,
 		ResponseTypes: []string{"code"},
 		Scopes:        c.Scopes,
 		Public:        true,
