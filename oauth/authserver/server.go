@@ -215,6 +215,12 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, ar fosite.Author
 
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	// fosite answers a grant type no handler takes with invalid_request;
+	// RFC 6749 (section 5.2) names it unsupported_grant_type.
+	if gt := r.PostFormValue("grant_type"); gt != "" && gt != "authorization_code" && gt != "refresh_token" {
+		s.provider.WriteAccessError(ctx, w, nil, fosite.ErrUnsupportedGrantType.WithHintf("Grant type %q is not supported.", gt))
+		return
+	}
 	ar, err := s.provider.NewAccessRequest(ctx, r, NewSession(""))
 	if err != nil {
 		s.opt.Logger.Info("authserver: token request refused", "err", err)
