@@ -3,6 +3,8 @@
 //	httpipc serve --listen ADDR --upstream URL   expose an HTTP server over IPC
 //	httpipc call [-X METHOD] [-H 'Name: value']... [-d DATA|@file] [-i] ADDR PATH
 //	httpipc proxy --service ADDR [--print-url]   a localhost base URL for web views and SDKs
+//	httpipc auth serve --listen ADDR --db FILE   the authorization app (offline OAuth)
+//	httpipc login --service ADDR --client-id ID  a desktop OAuth login over IPC
 //	httpipc bench [--json]                       measure httpipc against the alternatives
 //
 // Run "httpipc COMMAND --help" for the options of a command.
@@ -31,6 +33,8 @@ func commands() []command {
 		{"serve", "expose an existing HTTP server over IPC (reverse proxy)", runServe},
 		{"call", "send one HTTP request over IPC, like curl", runCall},
 		{"proxy", "run a localhost HTTP server that forwards to a provider over IPC", runProxy},
+		{"auth", "the authorization app of the offline OAuth flow (serve, client add)", runAuth},
+		{"login", "log in as a desktop OAuth client and print the token and ipc-service", runLogin},
 		{"bench", "measure httpipc against raw sockets and net/http, in one run", runBench},
 	}
 }

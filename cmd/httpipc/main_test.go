@@ -55,6 +55,13 @@ func TestHelpAndUsageErrors(t *testing.T) {
 		{[]string{"call", "unix:relative", "/"}, 1, "must be absolute"},
 		{[]string{"call", "unix:/nonexistent/x.sock", "/"}, 1, "provider not running"},
 		{[]string{"proxy", "--help"}, 0, "--print-url"},
+		{[]string{"auth", "--help"}, 0, "auth client add"},
+		{[]string{"auth"}, 2, "want 'serve'"},
+		{[]string{"auth", "serve", "--listen", "unix:/tmp/x.sock"}, 2, "--listen and --db are required"},
+		{[]string{"auth", "serve", "--listen", "unix:/tmp/x.sock", "--db", "/tmp/x.db", "--consent", "maybe"}, 2, "is not web, prompt or allow-all"},
+		{[]string{"auth", "client", "add", "--db", "/tmp/x.db"}, 2, "are required"},
+		{[]string{"login", "--help"}, 0, "--client-id"},
+		{[]string{"login", "--service", "unix:/nonexistent/x.sock", "--client-id", "c"}, 1, "provider not running"},
 		{[]string{"proxy"}, 2, "--service is required"},
 		{[]string{"proxy", "--service", "unix:/tmp/x.sock", "--allow-origin", "app.example"}, 2, "is not an origin"},
 		{[]string{"proxy", "--service", "unix:/tmp/x.sock", "--listen", "0.0.0.0:0"}, 1, "not a loopback address"},
@@ -240,5 +247,113 @@ func TestProxyCommand(t *testing.T) {
 	cmd.Process.Signal(os.Interrupt)
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("proxy exit: %v: %s", err, stderr.String())
+	}
+}
+
+// cliProcess starts this binary as "httpipc ARGS...".
+func cliProcess(t *testing.T, args ...string) (*exec.Cmd, io.WriteCloser, *bufio.Reader, *bufio.Reader) {
+	t.Helper()
+	argv, _ := json.Marshal(args)
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), "HTTPIPC_CLI_ARGS="+string(argv))
+	in, _ := cmd.StdinPipe()
+	out, _ := cmd.StdoutPipe()
+	errp, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Signal(os.Interrupt)
+		cmd.Wait()
+	})
+	return cmd, in, bufio.NewReader(out), bufio.NewReader(errp)
+}
+
+// The offline login across real processes: "httpipc auth serve" asks on its
+// terminal, "httpipc login" waits for the loopback redirect, and this test
+// plays the browser.
+func TestAuthAndLogin(t *testing.T) {
+	dir, err := os.MkdirTemp("", "ha")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	db, sock := filepath.Join(dir, "auth.db"), "unix:"+filepath.Join(dir, "auth.sock")
+	code, out, errOut := runCLI("auth", "client", "add", "--db", db, "--id", "cli", "--name", "Command Line",
+		"--redirect-uri", "http://127.0.0.1/callback", "--scope", "roster.read")
+	if code != 0 || !strings.Contains(out, "client cli registered") {
+		t.Fatalf("client add: %d %s %s", code, out, errOut)
+	}
+	if code, out, _ := runCLI("auth", "client", "list", "--db", db); code != 0 || !strings.Contains(out, `cli	"Command Line"`) {
+		t.Fatalf("client list: %d %s", code, out)
+	}
+	_, serverIn, serverOut, serverErr := cliProcess(t, "auth", "serve", "--listen", sock, "--db", db, "--consent", "prompt")
+	waitLine(t, serverErr, "authorization server ready")
+	_, _, loginOut, loginErr := cliProcess(t, "login", "--service", sock, "--client-id", "cli", "--scope", "roster.read")
+	waitLine(t, loginErr, "Open this URL")
+	authURL, err := loginErr.ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The browser: open the consent URL and follow the redirect back.
+	done := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(strings.TrimSpace(authURL))
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if !strings.Contains(string(b), "Logged in") {
+				err = fmt.Errorf("browser ends on %s: %s", resp.Status, b)
+			}
+		}
+		done <- err
+	}()
+	// The user reads the prompt on the server's terminal and allows.
+	waitLine(t, serverOut, `"Command Line" (client cli) asks for: roster.read`)
+	io.WriteString(serverIn, "y\n")
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var tok map[string]any
+	if err := json.NewDecoder(loginOut).Decode(&tok); err != nil {
+		t.Fatal(err)
+	}
+	if tok["ipc_service"] != sock || tok["access_token"] == "" || tok["refresh_token"] == nil {
+		t.Fatalf("login printed %v", tok)
+	}
+}
+
+// waitLine reads r until a line contains want, within a bound.
+func waitLine(t *testing.T, r *bufio.Reader, want string) string {
+	t.Helper()
+	type res struct {
+		line string
+		err  error
+	}
+	lines := make(chan res)
+	go func() {
+		for {
+			l, err := r.ReadString('\n')
+			lines <- res{l, err}
+			if err != nil || strings.Contains(l, want) {
+				return
+			}
+		}
+	}()
+	deadline := time.After(time.Minute)
+	var seen []string
+	for {
+		select {
+		case l := <-lines:
+			seen = append(seen, l.line)
+			if strings.Contains(l.line, want) {
+				return l.line
+			}
+			if l.err != nil {
+				t.Fatalf("no %q in:\n%s", want, strings.Join(seen, ""))
+			}
+		case <-deadline:
+			t.Fatalf("no %q within a minute:\n%s", want, strings.Join(seen, ""))
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 
 	"golang.org/x/oauth2"
 
@@ -34,6 +35,9 @@ type Config struct {
 	// only names registered there are accepted. The zero value uses the
 	// process environment.
 	Directory servicedir.Directory
+	// Services lists further ipc-service addresses the app trusts besides
+	// the directory's names, such as one its user configured.
+	Services []string
 	// Provider checks the OS identity of the process serving an
 	// ipc-service. Nil means the uid of the service's directory entry, or
 	// else the same user or root (as httpipc.Transport does).
@@ -151,12 +155,14 @@ func (c *Config) pathFor(svc string) (*http.Client, string, error) {
 		}
 		return http.DefaultClient, "", nil
 	}
-	a, err := address.Parse(svc)
-	if err != nil || a.Kind != address.Name {
-		return nil, "", fmt.Errorf("%w: %q is not a service name", ErrIPCService, svc)
-	}
-	if _, err := c.Directory.Lookup(svc); err != nil {
-		return nil, "", fmt.Errorf("%w: %q is not a registered service: %v", ErrIPCService, svc, err)
+	if !slices.Contains(c.Services, svc) {
+		a, err := address.Parse(svc)
+		if err != nil || a.Kind != address.Name {
+			return nil, "", fmt.Errorf("%w: %q is not a service name", ErrIPCService, svc)
+		}
+		if _, err := c.Directory.Lookup(svc); err != nil {
+			return nil, "", fmt.Errorf("%w: %q is not a registered service: %v", ErrIPCService, svc, err)
+		}
 	}
 	tr := &httpipc.Transport{Service: svc, Directory: c.Directory, Provider: c.Provider}
 	return &http.Client{Transport: tr}, svc, nil
