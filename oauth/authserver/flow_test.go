@@ -49,7 +49,7 @@ type lms struct {
 	dirPath string
 }
 
-func newLMS(t *testing.T, consent authserver.Consent) *lms {
+func newLMS(t testing.TB, consent authserver.Consent) *lms {
 	t.Helper()
 	ctx := context.Background()
 	db := filepath.Join(t.TempDir(), "auth.db")
@@ -72,7 +72,7 @@ func newLMS(t *testing.T, consent authserver.Consent) *lms {
 }
 
 // start serves the authorization endpoints and /api/me on a socket.
-func (l *lms) start(t *testing.T, consent authserver.Consent) {
+func (l *lms) start(t testing.TB, consent authserver.Consent) {
 	t.Helper()
 	srv, err := authserver.New(context.Background(), l.store, authserver.Options{Issuer: issuer, IPCService: service, Consent: consent, Subject: "alice", Logger: quiet()})
 	if err != nil {
