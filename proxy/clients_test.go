@@ -146,7 +146,7 @@ func TestChromium(t *testing.T) {
 	own := start(t, &Proxy{Service: svc})
 	// The other origin: a plain web server on another port.
 	var allowing string
-	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	other := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `<!doctype html><div id=refused>pending</div><div id=allowed>pending</div>
 <script>
 function show(id, p) {
@@ -159,8 +159,11 @@ show('refused', fetch(%q + '/api/classes', opts))
 show('allowed', fetch(%q + '/api/classes', opts))
 </script>`, own, allowing)
 	}))
+	// The allowing proxy needs the other origin, which the page names:
+	// set it up before the server starts serving the page.
+	allowing = start(t, &Proxy{Service: svc, AllowOrigins: []string{"http://" + other.Listener.Addr().String()}})
+	other.Start()
 	defer other.Close()
-	allowing = start(t, &Proxy{Service: svc, AllowOrigins: []string{other.URL}})
 
 	dump := func(url string) string {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
