@@ -74,10 +74,10 @@ func runProvider(dbPath, addr, upstream string) int {
 
 // supervised keeps a process running until stop, and kills it on demand.
 type supervised struct {
-	t    *testing.T
-	env  []string
-	mu   sync.Mutex
-	cmd  *exec.Cmd
+	t     *testing.T
+	env   []string
+	mu    sync.Mutex
+	cmd   *exec.Cmd
 	kills atomic.Int64
 }
 
