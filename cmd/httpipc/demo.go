@@ -1,0 +1,345 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"github.com/httpipc/httpipc"
+	"github.com/httpipc/httpipc/address"
+	"github.com/httpipc/httpipc/examples/lms"
+	"github.com/httpipc/httpipc/examples/mathapp"
+	"github.com/httpipc/httpipc/oauth"
+	"github.com/httpipc/httpipc/oauth/authclient"
+	"github.com/httpipc/httpipc/oauth/authserver"
+	"github.com/httpipc/httpipc/proxy"
+	"github.com/httpipc/httpipc/servicedir"
+)
+
+const (
+	demoService = "org.httpipc.demo.lms"
+	demoIssuer  = "https://lms.example"
+	demoLearner = "u-learner-1"
+)
+
+func runDemo(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		switch args[0] {
+		case "lms": // the LMS app, as the service entry starts it
+			return runDemoLMS(args[1:], stderr, false)
+		case "online": // the LMS's online server
+			return runDemoLMS(args[1:], stderr, true)
+		}
+	}
+	fs := newFlags("demo", "[--state DIR] [--keep]",
+		"Runs the whole recipe on this machine: an LMS app (started on demand over IPC, exiting when\n"+
+			"idle) with its online server, and a math app that logs in through the LMS (OAuth with\n"+
+			"PKCE; the redirect carries ipc-service), reads the learner's classes and records a\n"+
+			"lesson offline, then does the same online with the same code, and waits until the LMS\n"+
+			"has synced the offline records. Every step is printed; exits 0 when all worked.", stderr)
+	state := fs.String("state", "", "directory for the demo's state (default: a new temporary one, removed at exit)")
+	keep := fs.Bool("keep", false, "keep running and print the lesson page's URL to open in a browser")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	d := &demo{out: stdout, keep: *keep}
+	err := d.run(ctx, *state)
+	d.cleanup()
+	if err != nil {
+		fmt.Fprintf(stdout, "\nFAILED at step %d (%s): %v\n", d.step, d.stepName, err)
+		return errDemoFailed
+	}
+	fmt.Fprintln(stdout, "\nAll steps worked.")
+	return nil
+}
+
+var errDemoFailed = errors.New("the demo failed (see above)")
+
+type demo struct {
+	out      io.Writer
+	keep     bool
+	step     int
+	stepName string
+	cleanups []func()
+}
+
+func (d *demo) begin(name string) {
+	d.step++
+	d.stepName = name
+	fmt.Fprintf(d.out, "\n%d. %s\n", d.step, name)
+}
+
+func (d *demo) say(format string, args ...any) { fmt.Fprintf(d.out, "   "+format+"\n", args...) }
+
+func (d *demo) cleanup() {
+	for i := len(d.cleanups) - 1; i >= 0; i-- {
+		d.cleanups[i]()
+	}
+}
+
+type prefixWriter struct {
+	w      io.Writer
+	prefix string
+}
+
+func (p prefixWriter) Write(b []byte) (int, error) {
+	for _, line := range strings.SplitAfter(string(b), "\n") {
+		if line != "" {
+			io.WriteString(p.w, p.prefix+line)
+		}
+	}
+	return len(b), nil
+}
+
+func (d *demo) run(ctx context.Context, state string) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	d.begin("State")
+	if state == "" {
+		state, err = os.MkdirTemp("", "httpipc-demo-")
+		if err != nil {
+			return err
+		}
+		if !d.keep {
+			d.cleanups = append(d.cleanups, func() { os.RemoveAll(state) })
+		}
+	}
+	if state, err = filepath.Abs(state); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(state, 0o700); err != nil {
+		return err
+	}
+	d.say("everything lives in %s", state)
+	token := make([]byte, 16)
+	rand.Read(token)
+	syncToken := hex.EncodeToString(token)
+
+	d.begin("The LMS's online server (the same LMS code, online mode, over TCP)")
+	online := exec.CommandContext(ctx, exe, "demo", "online", "--state", state, "--sync-token", syncToken)
+	online.Stderr = io.Discard
+	outp, err := online.StdoutPipe()
+	if err != nil {
+		return err
+	}
+	if err := online.Start(); err != nil {
+		return err
+	}
+	d.cleanups = append(d.cleanups, func() {
+		online.Process.Signal(syscall.SIGTERM)
+		online.Wait()
+	})
+	line, err := bufio.NewReader(outp).ReadString('\n')
+	if err != nil {
+		return fmt.Errorf("the online server did not start: %w", err)
+	}
+	upstream := "http://" + strings.TrimSpace(line)
+	d.say("online LMS at %s (pid %d)", upstream, online.Process.Pid)
+
+	d.begin("Register the LMS app as an IPC service (nothing is running yet)")
+	services := filepath.Join(state, "services")
+	dir := servicedir.Directory{Getenv: func(k string) string {
+		if k == "HTTPIPC_SERVICE_PATH" {
+			return services
+		}
+		return os.Getenv(k)
+	}}
+	sock := filepath.Join(state, "lms.sock")
+	entry := &servicedir.Entry{
+		Name:   demoService,
+		Socket: address.Address{Kind: address.Unix, Path: sock},
+		Exec:   []string{exe, "demo", "lms", "--state", state, "--upstream", upstream, "--sync-token", syncToken, "--idle", "3s"},
+	}
+	if err := dir.Install(services, entry); err != nil {
+		return err
+	}
+	d.say("%s -> %s, started on demand by its first caller", demoService, sock)
+
+	d.begin("The math app logs in through the LMS app (OAuth 2.0 for native apps, PKCE S256)")
+	// The browser reaches the LMS's consent page through the math app's
+	// localhost proxy; that first request starts the LMS app.
+	lmsTransport := &httpipc.Transport{Service: demoService, Directory: dir, Logger: quietLog()}
+	px := &proxy.Proxy{Transport: lmsTransport, Logger: quietLog()}
+	pln, err := proxy.Listen("127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	go px.Serve(pln)
+	d.cleanups = append(d.cleanups, func() { px.Close() })
+	base := px.BaseURL(pln.Addr())
+	app := &mathapp.App{
+		Auth: &authclient.Config{
+			OAuth2: oauth2.Config{ClientID: mathapp.ClientID, Scopes: mathapp.Scopes, RedirectURL: "http://127.0.0.1/callback",
+				Endpoint: oauth2.Endpoint{AuthURL: base + oauth.AuthorizePath, TokenURL: demoIssuer + oauth.TokenPath, AuthStyle: oauth2.AuthStyleInParams}},
+			Directory: dir,
+		},
+		API:     demoIssuer,
+		Learner: demoLearner,
+		Log:     prefixWriter{d.out, "   "},
+	}
+	if err := app.Login(ctx, mathapp.Consent(prefixWriter{d.out, "   "})); err != nil {
+		return err
+	}
+	pid, err := lmsPID(ctx, lmsTransport)
+	if err != nil {
+		return err
+	}
+	d.say("the LMS app was started on demand: pid %d", pid)
+
+	d.begin("Offline: the math app calls the LMS's REST APIs over IPC (OneRoster, xAPI)")
+	rep, err := app.RunLesson(ctx)
+	if err != nil {
+		return err
+	}
+
+	d.begin("Online: the same math app code against the online server (no ipc-service)")
+	onlineApp := &mathapp.App{
+		Auth: &authclient.Config{
+			OAuth2: oauth2.Config{ClientID: mathapp.ClientID, Scopes: mathapp.Scopes, RedirectURL: "http://127.0.0.1/callback",
+				Endpoint: oauth2.Endpoint{AuthURL: upstream + oauth.AuthorizePath, TokenURL: upstream + oauth.TokenPath, AuthStyle: oauth2.AuthStyleInParams}},
+		},
+		API:     upstream,
+		Learner: demoLearner,
+		Log:     prefixWriter{d.out, "   "},
+	}
+	if err := onlineApp.Login(ctx, mathapp.Consent(prefixWriter{d.out, "   "})); err != nil {
+		return err
+	}
+	if _, err := onlineApp.RunLesson(ctx); err != nil {
+		return err
+	}
+
+	d.begin("Sync: the LMS app pushes what the math app recorded offline to the online server")
+	api := onlineApp.Session.Client(ctx)
+	deadline := time.Now().Add(time.Minute)
+	for {
+		req, _ := http.NewRequestWithContext(ctx, "GET", upstream+lms.StatementsPath+"?statementId="+rep.StatementID, nil)
+		req.Header.Set("X-Experience-API-Version", lms.XAPIVersion)
+		resp, err := api.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("statement %s did not reach the online server within a minute", rep.StatementID)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	d.say("statement %s and result %s are on the online server", rep.StatementID, rep.ResultID)
+
+	if d.keep {
+		d.begin("The HTML5 lesson, through the math app's localhost proxy")
+		lln, err := proxy.Listen("127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		lpx := &proxy.Proxy{Transport: lmsTransport, Logger: quietLog()}
+		u, err := app.ServeLesson(ctx, lln, lpx)
+		if err != nil {
+			return err
+		}
+		d.say("open %s in a browser (Ctrl-C to stop; state is kept in %s)", u, state)
+		<-ctx.Done()
+		return nil
+	}
+
+	d.begin("The LMS app exits when idle")
+	lmsTransport.CloseIdleConnections()
+	px.Close()
+	deadline = time.Now().Add(30 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			return fmt.Errorf("the LMS app (pid %d) did not exit when idle", pid)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	d.say("pid %d exited after 3s without requests; the next call would start it again", pid)
+	return nil
+}
+
+// lmsPID asks the LMS app for its process id (a demo-only endpoint).
+func lmsPID(ctx context.Context, tr http.RoundTripper) (int, error) {
+	req, _ := http.NewRequestWithContext(ctx, "GET", "http://lms/demo/pid", nil)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	var pid int
+	_, err = fmt.Fscan(resp.Body, &pid)
+	return pid, err
+}
+
+func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+// runDemoLMS runs the demo's LMS app (device, over IPC) or its online server.
+func runDemoLMS(args []string, stderr io.Writer, online bool) error {
+	fs := flag.NewFlagSet("demo lms", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	state := fs.String("state", "", "state directory")
+	upstream := fs.String("upstream", "", "online server URL")
+	syncToken := fs.String("sync-token", "", "token for the online server")
+	idle := fs.Duration("idle", 0, "exit when idle this long")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	cfg := lms.AppConfig{
+		State:     *state,
+		Online:    online,
+		Upstream:  *upstream,
+		SyncToken: *syncToken,
+		Learner:   demoLearner,
+		Idle:      *idle,
+		Clients: []authserver.Client{{ID: mathapp.ClientID, Name: "Math Lesson",
+			RedirectURIs: []string{"http://127.0.0.1/callback"}, Scopes: mathapp.Scopes}},
+		Logger:      slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		PIDEndpoint: true,
+	}
+	if online {
+		cfg.Listen = "127.0.0.1:0"
+		cfg.Ready = func(addr string) {
+			fmt.Println(addr)
+		}
+	} else {
+		cfg.Listen = demoService
+		cfg.Issuer = demoIssuer
+		cfg.IPCService = demoService
+	}
+	return lms.Serve(ctx, cfg)
+}
