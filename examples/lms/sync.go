@@ -115,9 +115,20 @@ func (s *Syncer) Once(ctx context.Context) (int, error) {
 }
 
 func (s *Syncer) do(ctx context.Context, method, path string, body []byte) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, method, s.Upstream+path, bytes.NewReader(body))
+	resp, err := s.send(ctx, method, path, body)
 	if err != nil {
 		return 0, err
+	}
+	defer resp.Body.Close()
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	return resp.StatusCode, nil
+}
+
+// send makes one request to the online server.
+func (s *Syncer) send(ctx context.Context, method, path string, body []byte) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, s.Upstream+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("X-Experience-API-Version", XAPIVersion)
@@ -128,13 +139,7 @@ func (s *Syncer) do(ctx context.Context, method, path string, body []byte) (int,
 	if c == nil {
 		c = http.DefaultClient
 	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	return resp.StatusCode, nil
+	return c.Do(req)
 }
 
 // pull fetches the roster from the online server.
@@ -157,18 +162,7 @@ func (s *Syncer) pull(ctx context.Context) error {
 			V *[]LineItem `json:"lineItems"`
 		}{&r.LineItems}},
 	} {
-		req, err := http.NewRequestWithContext(ctx, "GET", s.Upstream+part.path, nil)
-		if err != nil {
-			return err
-		}
-		if s.Token != "" {
-			req.Header.Set("Authorization", "Bearer "+s.Token)
-		}
-		c := s.Client
-		if c == nil {
-			c = http.DefaultClient
-		}
-		resp, err := c.Do(req)
+		resp, err := s.send(ctx, "GET", part.path, nil)
 		if err != nil {
 			return err
 		}
