@@ -276,9 +276,9 @@ func (d *demo) run(ctx context.Context, state string) error {
 	lmsTransport.CloseIdleConnections()
 	px.Close()
 	deadline = time.Now().Add(30 * time.Second)
-	for syscall.Kill(pid, 0) == nil {
+	for alive(pid) {
 		if time.Now().After(deadline) {
-			syscall.Kill(pid, syscall.SIGKILL)
+			kill(pid)
 			return fmt.Errorf("the LMS app (pid %d) did not exit when idle", pid)
 		}
 		select {
