@@ -208,6 +208,15 @@ func (d *demo) run(ctx context.Context, state string) error {
 		return err
 	}
 	d.say("the LMS app was started on demand: pid %d", pid)
+	d.cleanups = append(d.cleanups, func() {
+		// It exits by itself when idle; never leave it behind.
+		for wait := time.Now().Add(5 * time.Second); alive(pid) && time.Now().Before(wait); {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if alive(pid) {
+			kill(pid)
+		}
+	})
 
 	d.begin("Offline: the math app calls the LMS's REST APIs over IPC (OneRoster, xAPI)")
 	rep, err := app.RunLesson(ctx)
