@@ -217,9 +217,10 @@ func (cc *clientConn) writeBody(body io.ReadCloser, trailer http.Header, content
 	defer body.Close()
 	const hdr = 4 // room for the varint of a chunkSize length
 	size := chunkSize
-	if contentLength >= 0 && contentLength < chunkSize {
+	if contentLength > 0 && contentLength < chunkSize {
 		// A small body of known length needs no 32 KiB buffer; one byte
-		// more lets the read that fills it see the end.
+		// more lets the read that fills it see the end. (Zero with a body
+		// means unknown, as in net/http.)
 		size = int(contentLength) + 1
 	}
 	buf := make([]byte, hdr+size)

@@ -556,3 +556,53 @@ func TestIdleExit(t *testing.T) {
 		t.Fatalf("socket file left behind: %v", err)
 	}
 }
+
+// countConn counts the writes on a connection.
+type countConn struct {
+	net.Conn
+	writes *atomic.Int64
+}
+
+func (c countConn) Write(p []byte) (int, error) {
+	c.writes.Add(1)
+	return c.Conn.Write(p)
+}
+
+// A body of unknown length (ContentLength 0 with a body, as net/http has
+// it) goes in full chunks, and a small one of known length in one write
+// with the head.
+func TestBodyChunking(t *testing.T) {
+	addr := startServer(t, &Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		fmt.Fprint(w, n)
+	})})
+	var writes atomic.Int64
+	tr := &Transport{DialContext: func(ctx context.Context) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, "unix", strings.TrimPrefix(addr, "unix:"))
+		return countConn{c, &writes}, err
+	}, Provider: AllowAny()}
+	c := &http.Client{Transport: tr}
+	for _, tc := range []struct {
+		name      string
+		body      io.Reader
+		size      int
+		maxWrites int64
+	}{
+		{"unknown length", io.MultiReader(bytes.NewReader(make([]byte, 1<<20))), 1 << 20, 64},
+		{"small known length", bytes.NewReader(make([]byte, 100)), 100, 2},
+	} {
+		writes.Store(0)
+		resp, err := c.Post("http://x/", "application/octet-stream", tc.body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != fmt.Sprint(tc.size) {
+			t.Fatalf("%s: server read %s bytes", tc.name, b)
+		}
+		if n := writes.Load(); n > tc.maxWrites {
+			t.Errorf("%s: %d writes, want at most %d", tc.name, n, tc.maxWrites)
+		}
+	}
+}
