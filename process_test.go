@@ -81,12 +81,7 @@ func testService(t *testing.T, idle time.Duration) (*Transport, string) {
 		killProvider(sock)
 		os.RemoveAll(run)
 	})
-	d := servicedir.Directory{Getenv: func(k string) string {
-		if k == "HTTPIPC_SERVICE_PATH" {
-			return dir
-		}
-		return os.Getenv(k)
-	}}
+	d := servicedir.At(dir)
 	err = d.Install(dir, &servicedir.Entry{
 		Name:   "org.httpipc.test",
 		Socket: address.Address{Kind: address.Unix, Path: sock},

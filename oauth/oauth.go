@@ -12,6 +12,7 @@ package oauth
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -59,9 +60,16 @@ type Metadata struct {
 	IPCService string `json:"ipc_service,omitempty"`
 }
 
-// FetchMetadata reads the metadata of the server at issuer through c.
+// FetchMetadata reads the metadata of the server at issuer through c, and
+// checks that it names that issuer. With issuer empty it asks
+// http://localhost, which over IPC reaches whatever serves c's address, and
+// takes the issuer the server names.
 func FetchMetadata(ctx context.Context, c *http.Client, issuer string) (*Metadata, error) {
-	req, err := http.NewRequestWithContext(ctx, "GET", issuer+MetadataPath, nil)
+	base := issuer
+	if base == "" {
+		base = "http://localhost"
+	}
+	req, err := http.NewRequestWithContext(ctx, "GET", base+MetadataPath, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -77,8 +85,11 @@ func FetchMetadata(ctx context.Context, c *http.Client, issuer string) (*Metadat
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&m); err != nil {
 		return nil, fmt.Errorf("oauth: metadata: %w", err)
 	}
-	if m.Issuer != issuer {
+	if issuer != "" && m.Issuer != issuer {
 		return nil, fmt.Errorf("oauth: metadata names issuer %q, want %q", m.Issuer, issuer)
+	}
+	if m.TokenEndpoint == "" || m.AuthorizationEndpoint == "" {
+		return nil, errors.New("oauth: metadata names no authorization or token endpoint")
 	}
 	return &m, nil
 }

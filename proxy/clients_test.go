@@ -56,12 +56,7 @@ func TestOnDemand(t *testing.T) {
 	defer os.RemoveAll(run)
 	sock := filepath.Join(run, "p.sock")
 	dir := t.TempDir()
-	d := servicedir.Directory{Getenv: func(k string) string {
-		if k == "HTTPIPC_SERVICE_PATH" {
-			return dir
-		}
-		return os.Getenv(k)
-	}}
+	d := servicedir.At(dir)
 	err = d.Install(dir, &servicedir.Entry{
 		Name:   "org.httpipc.proxytest",
 		Socket: address.Address{Kind: address.Unix, Path: sock},

@@ -69,6 +69,18 @@ type Directory struct {
 	Getenv func(string) string
 }
 
+// At returns a Directory that searches only dir (as if
+// $HTTPIPC_SERVICE_PATH were dir), reading the rest of the environment from
+// the process: for an app that keeps its own services, and for tests.
+func At(dir string) Directory {
+	return Directory{Getenv: func(k string) string {
+		if k == "HTTPIPC_SERVICE_PATH" {
+			return dir
+		}
+		return os.Getenv(k)
+	}}
+}
+
 func (d Directory) getenv(k string) string {
 	if d.Getenv != nil {
 		return d.Getenv(k)

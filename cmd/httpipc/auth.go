@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -213,7 +212,7 @@ func runLogin(args []string, stdout, stderr io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	ipc := httpipc.NewClient(*service)
-	md, err := fetchMetadata(ctx, ipc)
+	md, err := oauth.FetchMetadata(ctx, ipc, "")
 	if err != nil {
 		return err
 	}
@@ -248,25 +247,4 @@ func runLogin(args []string, stdout, stderr io.Writer) error {
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
-}
-
-// fetchMetadata reads RFC 8414 metadata over IPC, whatever its issuer.
-func fetchMetadata(ctx context.Context, c *http.Client) (*oauth.Metadata, error) {
-	req, _ := http.NewRequestWithContext(ctx, "GET", "http://localhost"+oauth.MetadataPath, nil)
-	resp, err := c.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 {
-		return nil, fmt.Errorf("metadata: %s", resp.Status)
-	}
-	var md oauth.Metadata
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&md); err != nil {
-		return nil, fmt.Errorf("metadata: %w", err)
-	}
-	if md.TokenEndpoint == "" {
-		return nil, errors.New("metadata names no token endpoint")
-	}
-	return &md, nil
 }

@@ -161,12 +161,7 @@ func (d *demo) run(ctx context.Context, state string) error {
 
 	d.begin("Register the LMS app as an IPC service (nothing is running yet)")
 	services := filepath.Join(state, "services")
-	dir := servicedir.Directory{Getenv: func(k string) string {
-		if k == "HTTPIPC_SERVICE_PATH" {
-			return services
-		}
-		return os.Getenv(k)
-	}}
+	dir := servicedir.At(services)
 	sock := filepath.Join(state, "lms.sock")
 	entry := &servicedir.Entry{
 		Name:   demoService,

@@ -55,12 +55,7 @@ func startLMS(t *testing.T) (servicedir.Directory, string) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	d := servicedir.Directory{Getenv: func(k string) string {
-		if k == "HTTPIPC_SERVICE_PATH" {
-			return dir
-		}
-		return os.Getenv(k)
-	}}
+	d := servicedir.At(dir)
 	if err := d.Install(dir, &servicedir.Entry{Name: "org.httpipc.test.lms", Socket: address.Address{Kind: address.Unix, Path: sock}}); err != nil {
 		t.Fatal(err)
 	}

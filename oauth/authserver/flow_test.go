@@ -103,12 +103,7 @@ func (l *lms) start(t testing.TB, consent authserver.Consent) {
 		l.dirPath = t.TempDir()
 	}
 	dir := l.dirPath
-	l.dir = servicedir.Directory{Getenv: func(k string) string {
-		if k == "HTTPIPC_SERVICE_PATH" {
-			return dir
-		}
-		return os.Getenv(k)
-	}}
+	l.dir = servicedir.At(dir)
 	if err := l.dir.Install(dir, &servicedir.Entry{Name: service, Socket: address.Address{Kind: address.Unix, Path: l.sock}}); err != nil {
 		t.Fatal(err)
 	}
