@@ -141,11 +141,9 @@ func (h hostCallerUID) Call(req []byte) ([]byte, error) {
 	return h.p.HandleMessage(h.uid, 1, req), nil
 }
 
-// TestGobind generates the Java and Objective-C bindings, fails if gobind
-// skipped anything in this package (it only leaves a comment), and compiles
-// the Java with javac. .ci/run sets HTTPIPC_REQUIRE_GOBIND so that missing
-// tools fail the run instead of skipping.
-func TestGobind(t *testing.T) {
+// tools finds gobind and javac, or skips (fails under .ci/run).
+func tools(t *testing.T) (gobind, javac string) {
+	t.Helper()
 	gobind, err := exec.LookPath("gobind")
 	if err != nil {
 		if gp, e := exec.Command("go", "env", "GOPATH").Output(); e == nil {
@@ -160,6 +158,15 @@ func TestGobind(t *testing.T) {
 		}
 		t.Skip("gobind or javac not installed")
 	}
+	return gobind, javac
+}
+
+// TestGobind generates the Java and Objective-C bindings, fails if gobind
+// skipped anything in this package (it only leaves a comment), and compiles
+// the Java with javac. .ci/run sets HTTPIPC_REQUIRE_GOBIND so that missing
+// tools fail the run instead of skipping.
+func TestGobind(t *testing.T) {
+	gobind, javac := tools(t)
 	out := t.TempDir()
 	cmd := exec.Command(gobind, "-lang=java,objc", "-outdir", out, "github.com/httpipc/httpipc/mobile")
 	if b, err := cmd.CombinedOutput(); err != nil {
@@ -191,5 +198,114 @@ func TestGobind(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(classes, "mobile", "Provider.class")); err != nil {
 		t.Fatal(fmt.Errorf("no Provider class: %w", err))
+	}
+}
+
+// TestJNI builds the bound library for this desktop (linux/amd64, JNI) and
+// runs a Java program that drives the generated Java API against a Go
+// provider in the JVM. gomobile's JNI glue is written for Android, so the
+// test compiles it under other file names, against a stand-in for Android's
+// log.h (testdata/jni), without liblog.
+func TestJNI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a shared library")
+	}
+	gobind, javac := tools(t)
+	javacReal, err := filepath.EvalSymlinks(javac)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jdk := filepath.Dir(filepath.Dir(javacReal))
+	java := filepath.Join(jdk, "bin", "java")
+	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Dir(strings.TrimSpace(string(gomod)))
+	testdata, _ := filepath.Abs(filepath.Join("testdata", "jni"))
+	out := t.TempDir()
+	run := func(name string, args []string, env ...string) string {
+		t.Helper()
+		cmd := exec.Command(name, args...)
+		cmd.Env = append(os.Environ(), env...)
+		b, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, b)
+		}
+		return string(b)
+	}
+	run(gobind, []string{"-lang=go,java", "-outdir", filepath.Join(out, "gen"), "github.com/httpipc/httpipc/mobile"})
+
+	// A module beside the generated main package, using this checkout.
+	mod := filepath.Join(out, "mod")
+	pkg := filepath.Join(mod, "gobind")
+	if err := os.MkdirAll(pkg, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	gen := filepath.Join(out, "gen", "src", "gobind")
+	entries, err := os.ReadDir(gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(gen, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		name := e.Name()
+		if !strings.HasSuffix(name, ".h") {
+			name = strings.Replace(name, "_android.", "_jni.", 1) // else only GOOS=android builds it
+		}
+		b = []byte(strings.ReplaceAll(string(b), "#cgo LDFLAGS: -llog", ""))
+		if err := os.WriteFile(filepath.Join(pkg, name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reg, err := os.ReadFile(filepath.Join(testdata, "register_jni.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gomodText := "module jnitest\n\ngo 1.26.8\n\nrequire github.com/httpipc/httpipc v0.0.0\n\nreplace github.com/httpipc/httpipc => " + root + "\n"
+	for name, b := range map[string][]byte{
+		filepath.Join(pkg, "register_jni.go"): reg,
+		filepath.Join(mod, "go.sum"):          sum,
+		filepath.Join(mod, "go.mod"):          []byte(gomodText),
+	} {
+		if err := os.WriteFile(name, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lib := filepath.Join(out, "lib")
+	// Desktop jni.h declares AttachCurrentThread with void**, Android's with
+	// JNIEnv**: the same call, another pointer type.
+	cflags := fmt.Sprintf("-D__GOBIND_ANDROID__ -Wno-incompatible-pointer-types -I%s -I%s -I%s", filepath.Join(jdk, "include"), filepath.Join(jdk, "include", "linux"), testdata)
+	build := exec.Command("go", "build", "-buildmode=c-shared", "-o", filepath.Join(lib, "libgojni.so"), "./gobind")
+	build.Dir = mod
+	build.Env = append(os.Environ(), "CGO_ENABLED=1", "CGO_CFLAGS="+cflags, "GOFLAGS=-mod=mod", "GOWORK=off")
+	if b, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building libgojni.so: %v\n%s", err, b)
+	}
+
+	// The generated Java, a stand-in android.content.Context, and the
+	// program.
+	var sources []string
+	filepath.Walk(filepath.Join(out, "gen", "java"), func(path string, info os.FileInfo, err error) error {
+		if err == nil && strings.HasSuffix(path, ".java") {
+			sources = append(sources, path)
+		}
+		return err
+	})
+	sources = append(sources, filepath.Join("testdata", "javastub", "android", "content", "Context.java"), filepath.Join(testdata, "app", "Main.java"))
+	classes := filepath.Join(out, "classes")
+	run(javac, append([]string{"-d", classes}, sources...))
+	got := run(java, []string{"-Djava.library.path=" + lib, "-cp", classes, "app.Main", fmt.Sprint(os.Getuid())})
+	for _, want := range []string{`200 ["math-7b"]`, "\n403\n", `error: mobile: no handler registered as "org.httpipc.none"`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the Java program printed:\n%s\nwant %q", got, want)
+		}
 	}
 }
