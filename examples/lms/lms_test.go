@@ -5,9 +5,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func newTestServer(t *testing.T, outbox bool) (*DB, *httptest.Server) {
@@ -82,6 +84,15 @@ func TestAPI(t *testing.T) {
 	json.Unmarshal([]byte(body), &page)
 	if code != 200 || len(page.Statements) != 1 || page.More != "" {
 		t.Fatalf("second page: %d %s", code, body)
+	}
+	// since, in another zone's notation, keeps only later statements.
+	code, body = call(t, "GET", ts.URL+StatementsPath+"?since="+url.QueryEscape(time.Now().Add(time.Hour).In(time.FixedZone("X", 3600)).Format(time.RFC3339)), "")
+	if json.Unmarshal([]byte(body), &page); code != 200 || len(page.Statements) != 0 {
+		t.Fatalf("since an hour ahead: %d %s", code, body)
+	}
+	code, body = call(t, "GET", ts.URL+StatementsPath+"?since="+url.QueryEscape(time.Now().Add(-time.Hour).In(time.FixedZone("Y", -7200)).Format(time.RFC3339)), "")
+	if json.Unmarshal([]byte(body), &page); code != 200 || len(page.Statements) != 3 {
+		t.Fatalf("since an hour ago: %d %s", code, body)
 	}
 	// Version header required.
 	req, _ := http.NewRequest("GET", ts.URL+StatementsPath, nil)

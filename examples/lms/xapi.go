@@ -18,6 +18,10 @@ import (
 // VerbVoided is the xAPI verb that voids the statement its object refers to.
 const VerbVoided = "http://adlnet.gov/expapi/verbs/voided"
 
+// storedLayout is how the LRS writes stored and timestamp: UTC, with
+// milliseconds, so that the strings sort as the times do.
+const storedLayout = "2006-01-02T15:04:05.000Z"
+
 // errConflict: a statement with this id exists with other content.
 var errConflict = errors.New("a different statement with this id exists")
 
@@ -124,7 +128,7 @@ func (d *DB) storeStatements(r *http.Request, stmts []map[string]any) ([]string,
 		return nil, err
 	}
 	defer tx.Rollback()
-	now := time.Now().UTC().Format("2006-01-02T15:04:05.000Z")
+	now := time.Now().UTC().Format(storedLayout)
 	ids := make([]string, 0, len(stmts))
 	for _, s := range stmts {
 		id, _ := s["id"].(string)
@@ -220,10 +224,13 @@ func (d *DB) getStatements(w http.ResponseWriter, r *http.Request) {
 	}
 	since := q.Get("since")
 	if since != "" {
-		if _, err := time.Parse(time.RFC3339Nano, since); err != nil {
+		t, err := time.Parse(time.RFC3339Nano, since)
+		if err != nil {
 			http.Error(w, "since must be an ISO 8601 timestamp", http.StatusBadRequest)
 			return
 		}
+		// Stored times are UTC in storedLayout: compare like with like.
+		since = t.UTC().Format(storedLayout)
 	}
 	after, _ := strconv.ParseInt(q.Get("after"), 10, 64) // the more link's cursor
 	rows, err := d.db.QueryContext(r.Context(), `SELECT seq, body FROM statements
