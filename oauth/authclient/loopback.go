@@ -50,18 +50,29 @@ func (c *Config) LoopbackLogin(ctx context.Context, open func(authURL string) er
 			return
 		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Connection", "close")
 		if err != nil {
 			fmt.Fprintln(w, "Login failed:", err)
 		} else {
 			fmt.Fprintln(w, "Logged in. You can close this window.")
 		}
+		// The browser gets its page before the login returns and the
+		// listener closes.
+		http.NewResponseController(w).Flush()
 		select {
 		case done <- result{s, err}:
 		default:
 		}
 	})}
 	go srv.Serve(ln)
-	defer srv.Close()
+	defer func() {
+		// Let the answer to the redirect finish; then stop.
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if srv.Shutdown(sctx) != nil {
+			srv.Close()
+		}
+	}()
 	if err := open(l.URL); err != nil {
 		return nil, err
 	}
