@@ -306,3 +306,33 @@ func TestPromptConsent(t *testing.T) {
 		t.Fatalf("prompts:\n%s", out.String())
 	}
 }
+
+// A refresh token works once: it rotates, and reusing the old one fails and
+// revokes the grant, the new tokens included.
+func TestRefreshRotation(t *testing.T) {
+	ctx := context.Background()
+	l := newLMS(t, authserver.AllowAll())
+	login := l.config().Start("")
+	s, err := login.Finish(ctx, l.authorize(t, login.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	refresh := func(rt string) (int, map[string]any) {
+		return tokenRequest(t, l, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {"math"}})
+	}
+	status, body := refresh(s.Token.RefreshToken)
+	newRT, _ := body["refresh_token"].(string)
+	newAT, _ := body["access_token"].(string)
+	if status != 200 || newRT == "" || newRT == s.Token.RefreshToken {
+		t.Fatalf("first refresh: %d %v", status, body)
+	}
+	if status, body := refresh(s.Token.RefreshToken); status != 400 || body["error"] != "invalid_grant" {
+		t.Fatalf("reused refresh token: %d %v", status, body)
+	}
+	if _, err := l.srv.Verify(ctx, newAT, peercred.Self()); !errors.Is(err, bearer.ErrInvalidToken) {
+		t.Fatalf("access token of a grant whose refresh token was reused: %v", err)
+	}
+	if status, body := refresh(newRT); status != 400 || body["error"] != "invalid_grant" {
+		t.Fatalf("new refresh token after reuse: %d %v", status, body)
+	}
+}
