@@ -142,13 +142,8 @@ func TestTokenErrors(t *testing.T) {
 
 // A refresh cannot widen the scope of its grant.
 func TestRefreshKeepsScope(t *testing.T) {
-	ctx := context.Background()
 	l := newLMS(t, authserver.AllowAll())
-	login := l.config().Start("")
-	s, err := login.Finish(ctx, l.authorize(t, login.URL))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := l.login(t)
 	status, body := tokenRequest(t, l, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {s.Token.RefreshToken}, "client_id": {"math"}, "scope": {"roster.read xapi.write"}})
 	if status == 200 && body["scope"] != "roster.read" {
 		t.Fatalf("refresh widened the scope: %v", body)
@@ -205,11 +200,7 @@ func TestRedirectTrust(t *testing.T) {
 func TestTokenBoundToUID(t *testing.T) {
 	ctx := context.Background()
 	l := newLMS(t, authserver.AllowAll())
-	login := l.config().Start("")
-	s, err := login.Finish(ctx, l.authorize(t, login.URL))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := l.login(t)
 	self := peercred.Self()
 	other := &peercred.Creds{UID: self.UID + 1000, PID: 1, GID: -1}
 	api := bearer.Require(l.srv, "roster.read")(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
@@ -250,7 +241,7 @@ func TestTokenBoundToUID(t *testing.T) {
 	if err := l.store.AddClient(ctx, authserver.Client{ID: "math", Name: "Math Lesson", RedirectURIs: []string{mobileRedir}, Scopes: []string{"roster.read"}, UID: &uid}); err != nil {
 		t.Fatal(err)
 	}
-	login = l.config().Start("")
+	login := l.config().Start("")
 	if _, err := login.Finish(ctx, l.authorize(t, login.URL)); err == nil || !strings.Contains(err.Error(), "invalid_client") {
 		t.Fatalf("redeemed by the wrong uid: %v", err)
 	}
@@ -312,11 +303,7 @@ func TestPromptConsent(t *testing.T) {
 func TestRefreshRotation(t *testing.T) {
 	ctx := context.Background()
 	l := newLMS(t, authserver.AllowAll())
-	login := l.config().Start("")
-	s, err := login.Finish(ctx, l.authorize(t, login.URL))
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := l.login(t)
 	refresh := func(rt string) (int, map[string]any) {
 		return tokenRequest(t, l, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {"math"}})
 	}

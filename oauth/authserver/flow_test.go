@@ -142,6 +142,17 @@ func (l *lms) authorize(t *testing.T, authURL string) string {
 	return loc
 }
 
+// login runs a whole login that must succeed and returns its session.
+func (l *lms) login(t *testing.T) *authclient.Session {
+	t.Helper()
+	login := l.config().Start("")
+	s, err := login.Finish(context.Background(), l.authorize(t, login.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
 func get(t *testing.T, c *http.Client, url string) (int, string) {
 	t.Helper()
 	resp, err := c.Get(url)
@@ -184,11 +195,7 @@ func TestOfflineFlow(t *testing.T) {
 
 	parent := t // what restart starts outlives the subtest
 	t.Run("restart", func(t *testing.T) {
-		login := cfg.Start("")
-		s, err := login.Finish(ctx, l.authorize(t, login.URL))
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := l.login(t)
 		l.stop()
 		l.store.Close()
 		store, err := authserver.Open(l.db)
@@ -209,11 +216,7 @@ func TestOfflineFlow(t *testing.T) {
 	})
 
 	t.Run("revoke", func(t *testing.T) {
-		login := cfg.Start("")
-		s, err := login.Finish(ctx, l.authorize(t, login.URL))
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := l.login(t)
 		form := url.Values{"token": {s.Token.RefreshToken}, "client_id": {"math"}}
 		resp, err := l.ipc().PostForm(issuer+oauth.RevokePath, form)
 		if err != nil || resp.StatusCode != 200 {
