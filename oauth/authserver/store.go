@@ -7,7 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/url"
+	"os"
+	"runtime"
 	"time"
 
 	"github.com/ory/fosite"
@@ -53,7 +56,16 @@ CREATE TABLE IF NOT EXISTS launches (
 `
 
 // Open opens (creating when needed) the database at path.
+//
+// The file holds the signing key and every grant, so it is private to its
+// owner: a new file is created with mode 0600 before SQLite opens it (SQLite
+// gives its -wal, -shm and -journal companions the mode of the database
+// file), and an existing file, or companion, that others may read or write
+// is tightened to 0600.
 func Open(path string) (*Store, error) {
+	if err := private(path); err != nil {
+		return nil, fmt.Errorf("authserver: open %s: %w", path, err)
+	}
 	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)")
 	if err != nil {
 		return nil, fmt.Errorf("authserver: open %s: %w", path, err)
@@ -62,7 +74,40 @@ func Open(path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("authserver: database %s: %w", path, err)
 	}
+	// Launch links live minutes; forget the spent ones (and any kept by
+	// versions that stored their ids in plain text).
+	db.Exec(`DELETE FROM launches WHERE expires_at < ?`, time.Now().Unix())
 	return &Store{db: db}, nil
+}
+
+// companions are the files SQLite keeps next to a database.
+var companions = []string{"", "-wal", "-shm", "-journal"}
+
+// private makes sure the database file at path exists with mode 0600 and
+// that none of its companions is open to other users.
+func private(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if err == nil {
+		return f.Close()
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	for _, suffix := range companions {
+		fi, err := os.Stat(path + suffix)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if runtime.GOOS != "windows" && fi.Mode().IsRegular() && fi.Mode().Perm()&0o077 != 0 {
+			if err := os.Chmod(path+suffix, fi.Mode().Perm()&0o700); err != nil {
+				return fmt.Errorf("%s is open to other users (mode %v) and cannot be made private: %w", path+suffix, fi.Mode().Perm(), err)
+			}
+		}
+	}
+	return nil
 }
 
 // Close closes the database.
@@ -115,6 +160,9 @@ func (s *Store) AddClient(ctx context.Context, c Client) error {
 		p, err := url.Parse(u)
 		if err != nil || p.Scheme == "" || p.Fragment != "" {
 			return fmt.Errorf("authserver: redirect URI %q is not an absolute URI without a fragment", u)
+		}
+		if p.User != nil {
+			return fmt.Errorf("authserver: redirect URI %q carries user information (user@host), which is never allowed", u)
 		}
 		if p.Scheme == "http" && !fosite.IsLocalhost(p) {
 			return fmt.Errorf("authserver: redirect URI %q: plain http is only for loopback addresses", u)
