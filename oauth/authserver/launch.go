@@ -2,7 +2,9 @@ package authserver
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +16,7 @@ import (
 
 	"github.com/httpipc/httpipc"
 	"github.com/httpipc/httpipc/oauth"
+	"github.com/httpipc/httpipc/peercred"
 )
 
 // LaunchTTL is how long a launch link's fetch URL can be used.
@@ -37,8 +40,9 @@ func (s *Server) Launch(ctx context.Context, clientID, endpoint, subject string,
 	}
 	id := randomID()
 	sc, _ := json.Marshal(scopes)
+	// Only the id's hash is stored: the database never holds a usable link.
 	_, err = s.store.db.ExecContext(ctx, `INSERT INTO launches (id, client_id, subject, scopes, uid, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		id, clientID, subject, string(sc), uid, time.Now().Add(LaunchTTL).Unix())
+		launchKey(id), clientID, subject, string(sc), uid, time.Now().Add(LaunchTTL).Unix())
 	if err != nil {
 		return "", err
 	}
@@ -65,29 +69,35 @@ func (s *Server) launchFetch(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(code)
 		json.NewEncoder(w).Encode(map[string]string{"error": e, "error_description": desc})
 	}
-	id := r.PathValue("id")
-	var clientID, subject, scopesJSON string
+	peer := httpipc.Peer(r)
+	if peer != nil && throughProxy(r) {
+		s.opt.Logger.Warn("authserver: launch fetch through a proxy refused", "peer_uid", peer.UID)
+		fail(http.StatusBadRequest, "invalid_request", errProxied.HintField)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	key := launchKey(r.PathValue("id"))
+	clientID := r.PostFormValue("client_id")
+	var peerUID sql.NullInt64
+	if peer != nil && peer.UID >= 0 {
+		peerUID = sql.NullInt64{Int64: int64(peer.UID), Valid: true}
+	}
+	var subject, scopesJSON string
 	var uid sql.NullInt64
-	var expires int64
-	// Mark it used in the same statement that reads it: a second fetch,
-	// even a concurrent one, finds nothing.
-	err := s.store.db.QueryRowContext(ctx, `UPDATE launches SET used = 1 WHERE id = ? AND used = 0
-		RETURNING client_id, subject, scopes, uid, expires_at`, id).Scan(&clientID, &subject, &scopesJSON, &uid, &expires)
+	// Check the client, the user and the expiry in the statement that marks
+	// the link used: a second fetch, even a concurrent one, finds nothing,
+	// and a fetch by the wrong client or user leaves the link to the right
+	// one.
+	err := s.store.db.QueryRowContext(ctx, `UPDATE launches SET used = 1
+		WHERE id = ? AND used = 0 AND client_id = ? AND (uid IS NULL OR uid = ?) AND expires_at >= ?
+		RETURNING subject, scopes, uid`, key, clientID, peerUID, time.Now().Unix()).Scan(&subject, &scopesJSON, &uid)
 	if errors.Is(err, sql.ErrNoRows) {
-		fail(http.StatusBadRequest, "invalid_grant", "unknown or already used launch")
+		fail(http.StatusBadRequest, "invalid_grant", s.launchRefusal(ctx, key, clientID, peer))
 		return
 	}
 	if err != nil {
+		s.opt.Logger.Error("authserver: launch lookup failed", "err", err)
 		fail(http.StatusInternalServerError, "server_error", "launch lookup failed")
-		return
-	}
-	if time.Now().Unix() > expires {
-		fail(http.StatusBadRequest, "invalid_grant", "the launch has expired")
-		return
-	}
-	peer := httpipc.Peer(r)
-	if uid.Valid && (peer == nil || int64(peer.UID) != uid.Int64) {
-		fail(http.StatusBadRequest, "invalid_grant", fmt.Sprintf("the launch is for uid %d over IPC", uid.Int64))
 		return
 	}
 	var scopes []string
@@ -129,6 +139,35 @@ func (s *Server) launchFetch(w http.ResponseWriter, r *http.Request) {
 		"expires_in":   int(time.Until(exp).Seconds()),
 		"scope":        joinScopes(scopes),
 	})
+}
+
+// launchKey is how a launch id is stored and looked up: its SHA-256.
+func launchKey(id string) string {
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:])
+}
+
+// launchRefusal says why a launch fetch found nothing to take, without
+// changing the link.
+func (s *Server) launchRefusal(ctx context.Context, key, clientID string, peer *peercred.Creds) string {
+	var owner string
+	var uid sql.NullInt64
+	var expires int64
+	var used bool
+	err := s.store.db.QueryRowContext(ctx, `SELECT client_id, uid, expires_at, used FROM launches WHERE id = ?`, key).Scan(&owner, &uid, &expires, &used)
+	switch {
+	case err != nil || used:
+		return "unknown or already used launch"
+	case time.Now().Unix() > expires:
+		return "the launch has expired"
+	case owner != clientID:
+		return "the launch is for another client_id"
+	case uid.Valid && peer == nil:
+		return fmt.Sprintf("the launch is for uid %d over IPC", uid.Int64)
+	case uid.Valid:
+		return fmt.Sprintf("the launch is for uid %d over IPC, not uid %d", uid.Int64, peer.UID)
+	}
+	return "unknown or already used launch"
 }
 
 func joinScopes(s []string) string {
