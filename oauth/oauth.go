@@ -24,6 +24,11 @@ import (
 // offline. A response without it means: use the network.
 const ParamIPCService = "ipc-service"
 
+// ParamIssuer is the RFC 9207 parameter of the authorization response that
+// names the issuer that answered, so that a client talking to several
+// authorization servers can tell which one a redirect comes from.
+const ParamIssuer = "iss"
+
 // Paths of the authorization server's endpoints, relative to its issuer.
 const (
 	MetadataPath   = "/.well-known/oauth-authorization-server" // RFC 8414
@@ -55,6 +60,9 @@ type Metadata struct {
 	CodeChallengeMethodsSupported     []string `json:"code_challenge_methods_supported"`
 	TokenEndpointAuthMethodsSupported []string `json:"token_endpoint_auth_methods_supported"`
 	ScopesSupported                   []string `json:"scopes_supported,omitempty"`
+	// AuthorizationResponseIssParameterSupported says that the server's
+	// authorization responses carry iss (RFC 9207).
+	AuthorizationResponseIssParameterSupported bool `json:"authorization_response_iss_parameter_supported,omitempty"`
 	// IPCService is where the token endpoint (and, when the authorization
 	// app is the provider, the API) answers over IPC.
 	IPCService string `json:"ipc_service,omitempty"`
@@ -69,6 +77,20 @@ func FetchMetadata(ctx context.Context, c *http.Client, issuer string) (*Metadat
 	if base == "" {
 		base = "http://localhost"
 	}
+	m, err := MetadataAt(ctx, c, base)
+	if err != nil {
+		return nil, err
+	}
+	if issuer != "" && m.Issuer != issuer {
+		return nil, fmt.Errorf("oauth: metadata names issuer %q, want %q", m.Issuer, issuer)
+	}
+	return m, nil
+}
+
+// MetadataAt reads the metadata served at base (base + MetadataPath)
+// through c, whatever issuer it names: base may be a proxy's URL for the
+// server (the authorization endpoint without AuthorizePath).
+func MetadataAt(ctx context.Context, c *http.Client, base string) (*Metadata, error) {
 	req, err := http.NewRequestWithContext(ctx, "GET", base+MetadataPath, nil)
 	if err != nil {
 		return nil, err
@@ -84,9 +106,6 @@ func FetchMetadata(ctx context.Context, c *http.Client, issuer string) (*Metadat
 	var m Metadata
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&m); err != nil {
 		return nil, fmt.Errorf("oauth: metadata: %w", err)
-	}
-	if issuer != "" && m.Issuer != issuer {
-		return nil, fmt.Errorf("oauth: metadata names issuer %q, want %q", m.Issuer, issuer)
 	}
 	if m.TokenEndpoint == "" || m.AuthorizationEndpoint == "" {
 		return nil, errors.New("oauth: metadata names no authorization or token endpoint")

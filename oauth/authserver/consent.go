@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -97,7 +98,11 @@ func (s *Server) consentPage(w http.ResponseWriter, r *http.Request, req Consent
 	h.Set("Cache-Control", "no-store")
 	// No other page may frame it (clickjacking) or run scripts in it.
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' "+req.RedirectURI+"; frame-ancestors 'none'")
+	formAction := "'self'"
+	if o := cspOrigin(req.RedirectURI); o != "" {
+		formAction += " " + o
+	}
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action "+formAction+"; frame-ancestors 'none'")
 	consentTmpl.Execute(w, struct {
 		ConsentRequest
 		ID, Action string
@@ -126,7 +131,7 @@ func (s *Server) consentAnswer(w http.ResponseWriter, r *http.Request) {
 	orig.Method = http.MethodGet
 	orig.URL = &url.URL{Path: r.URL.Path, RawQuery: p.query}
 	orig.Body, orig.Form, orig.PostForm = http.NoBody, nil, nil
-	ar, err := s.provider.NewAuthorizeRequest(ctx, orig)
+	ar, err := s.newAuthorizeRequest(ctx, orig)
 	if err != nil {
 		s.provider.WriteAuthorizeError(ctx, w, ar, standard(err))
 		return
@@ -138,3 +143,67 @@ func (s *Server) consentAnswer(w http.ResponseWriter, r *http.Request) {
 		s.provider.WriteAuthorizeError(ctx, w, ar, fosite.ErrInvalidRequest.WithHint("No decision."))
 	}
 }
+
+// cspOrigin returns the CSP source expression for the origin of a redirect
+// URI, which the consent form's answer is redirected to: scheme://host[:port]
+// for a URI with a host, scheme: for a private-use scheme
+// (org.example.math:/cb). It returns "" for anything it cannot validate, so
+// nothing but a checked scheme, host and port reaches the header.
+func cspOrigin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User != nil || !validScheme(u.Scheme) {
+		return ""
+	}
+	if u.Host == "" {
+		// A private-use scheme names its app, not a site; http(s) without
+		// a host would admit every site.
+		if strings.EqualFold(u.Scheme, "http") || strings.EqualFold(u.Scheme, "https") {
+			return ""
+		}
+		return strings.ToLower(u.Scheme) + ":"
+	}
+	host, port := u.Hostname(), u.Port()
+	if !validHost(host) || strings.Trim(port, "0123456789") != "" || len(port) > 5 {
+		return ""
+	}
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port != "" {
+		host += ":" + port
+	}
+	return strings.ToLower(u.Scheme) + "://" + host
+}
+
+// validScheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) (RFC 3986).
+func validScheme(s string) bool {
+	if s == "" || !isAlpha(s[0]) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !isAlpha(c) && !('0' <= c && c <= '9') && c != '+' && c != '-' && c != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+// validHost admits a DNS name or an IPv4 or IPv6 literal.
+func validHost(h string) bool {
+	if h == "" {
+		return false
+	}
+	if ip := net.ParseIP(h); ip != nil {
+		return !strings.Contains(h, "%")
+	}
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		if !isAlpha(c) && !('0' <= c && c <= '9') && c != '-' && c != '.' {
+			return false
+		}
+	}
+	return true
+}
+
+func isAlpha(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }

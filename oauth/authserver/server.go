@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -128,15 +129,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.Serve
 
 func (s *Server) metadata(w http.ResponseWriter, r *http.Request) {
 	m := oauth.Metadata{
-		Issuer:                            s.opt.Issuer,
-		AuthorizationEndpoint:             s.opt.Issuer + oauth.AuthorizePath,
-		TokenEndpoint:                     s.opt.Issuer + oauth.TokenPath,
-		RevocationEndpoint:                s.opt.Issuer + oauth.RevokePath,
-		ResponseTypesSupported:            []string{"code"},
-		GrantTypesSupported:               []string{"authorization_code", "refresh_token"},
-		CodeChallengeMethodsSupported:     []string{"S256"},
-		TokenEndpointAuthMethodsSupported: []string{"none"},
-		IPCService:                        s.opt.IPCService,
+		Issuer:                                     s.opt.Issuer,
+		AuthorizationEndpoint:                      s.opt.Issuer + oauth.AuthorizePath,
+		TokenEndpoint:                              s.opt.Issuer + oauth.TokenPath,
+		RevocationEndpoint:                         s.opt.Issuer + oauth.RevokePath,
+		ResponseTypesSupported:                     []string{"code"},
+		GrantTypesSupported:                        []string{"authorization_code", "refresh_token"},
+		CodeChallengeMethodsSupported:              []string{"S256"},
+		TokenEndpointAuthMethodsSupported:          []string{"none"},
+		IPCService:                                 s.opt.IPCService,
+		AuthorizationResponseIssParameterSupported: true,
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
@@ -162,9 +164,9 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	ar, err := s.provider.NewAuthorizeRequest(ctx, r)
+	ar, err := s.newAuthorizeRequest(ctx, r)
 	if err != nil {
-		s.opt.Logger.Info("authserver: authorization request refused", "err", err)
+		s.opt.Logger.Info("authserver: authorization request refused", logErr(err)...)
 		s.provider.WriteAuthorizeError(ctx, w, ar, standard(err))
 		return
 	}
@@ -189,6 +191,42 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	s.decide(w, r, ar, allow)
 }
 
+// newAuthorizeRequest is fosite's NewAuthorizeRequest, refusing first a
+// redirect URI with user information (http://x@127.0.0.1/cb), which
+// fosite's loopback matching (RFC 8252, section 7.3) would accept. The
+// error is then answered with a page, never a redirect.
+func (s *Server) newAuthorizeRequest(ctx context.Context, r *http.Request) (fosite.AuthorizeRequester, error) {
+	if raw := r.URL.Query().Get("redirect_uri"); raw != "" {
+		if u, err := url.Parse(raw); err != nil || u.User != nil || strings.Contains(u.Host, "@") {
+			return fosite.NewAuthorizeRequest(), fosite.ErrInvalidRequest.WithHint("The redirect URI must not carry user information.")
+		}
+	}
+	return s.provider.NewAuthorizeRequest(ctx, r)
+}
+
+// logErr gives an error's RFC 6749 code and hint to a log line: never its
+// wrapped causes, which might quote what a client sent.
+func logErr(err error) []any {
+	e := fosite.ErrorToRFC6749Error(err)
+	return []any{"error", e.ErrorField, "hint", e.HintField}
+}
+
+// throughProxy reports whether r was forwarded by a proxy (RFC 7239
+// Forwarded, or the older X-Forwarded-For and Via fields): over IPC its
+// peer is then the proxy's process, not the app's.
+func throughProxy(r *http.Request) bool {
+	for _, k := range []string{"Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "Via"} {
+		if _, ok := r.Header[k]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// errProxied answers a request that would bind tokens to the uid of the
+// proxy it came through.
+var errProxied = fosite.ErrInvalidRequest.WithHint("Tokens are bound to the OS user of the app that asks over IPC; this request came through a proxy (it carries a Forwarded header), whose user is not the app's. Send it over IPC directly.")
+
 // decide answers an authorization request the user allowed or denied.
 func (s *Server) decide(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, allow bool) {
 	ctx := r.Context()
@@ -209,6 +247,8 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, ar fosite.Author
 	if s.opt.IPCService != "" {
 		resp.AddParameter(oauth.ParamIPCService, s.opt.IPCService)
 	}
+	// RFC 9207: the client checks which server answered.
+	resp.AddParameter(oauth.ParamIssuer, s.opt.Issuer)
 	s.opt.Logger.Info("authserver: allowed", "client", client, "scopes", ar.GetGrantedScopes())
 	s.provider.WriteAuthorizeResponse(ctx, w, ar, resp)
 }
@@ -221,13 +261,18 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		s.provider.WriteAccessError(ctx, w, nil, fosite.ErrUnsupportedGrantType.WithHintf("Grant type %q is not supported.", gt))
 		return
 	}
+	peer := httpipc.Peer(r)
+	if peer != nil && throughProxy(r) {
+		s.opt.Logger.Warn("authserver: token request through a proxy refused", "peer_uid", peer.UID)
+		s.provider.WriteAccessError(ctx, w, nil, errProxied)
+		return
+	}
 	ar, err := s.provider.NewAccessRequest(ctx, r, NewSession(""))
 	if err != nil {
-		s.opt.Logger.Info("authserver: token request refused", "err", err)
+		s.opt.Logger.Info("authserver: token request refused", logErr(err)...)
 		s.provider.WriteAccessError(ctx, w, ar, err)
 		return
 	}
-	peer := httpipc.Peer(r)
 	sess, _ := ar.GetSession().(*Session)
 	client := ar.GetClient().(*fositeClient).c
 	if sess == nil {
@@ -253,7 +298,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	}
 	resp, err := s.provider.NewAccessResponse(ctx, ar)
 	if err != nil {
-		s.opt.Logger.Info("authserver: token request refused", "err", err)
+		s.opt.Logger.Info("authserver: token request refused", logErr(err)...)
 		s.provider.WriteAccessError(ctx, w, ar, err)
 		return
 	}
