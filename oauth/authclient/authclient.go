@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 
 	"golang.org/x/oauth2"
 
@@ -38,6 +39,20 @@ type Config struct {
 	// Services lists further ipc-service addresses the app trusts besides
 	// the directory's names, such as one its user configured.
 	Services []string
+	// IPCService is the ipc-service address of the authorization server
+	// this configuration logs in to, as its metadata names it
+	// (oauth.Metadata.IPCService). A redirect or launch link that names
+	// another service is refused with ErrIPCService, even a registered one:
+	// the code and PKCE verifier go only to the server the login started
+	// with (the mix-up defence RFC 9207 gives iss). Empty means: learn it
+	// from the metadata at the base of OAuth2.Endpoint.AuthURL
+	// (docs/OAUTH.md, section 2) when a redirect carries an ipc-service.
+	IPCService string
+	// Issuer is the authorization server's issuer identifier (RFC 8414).
+	// A redirect that carries iss (RFC 9207) must carry this one, else it
+	// fails with ErrIssuer. Empty means: the issuer the metadata names,
+	// when it is read.
+	Issuer string
 	// Provider checks the OS identity of the process serving an
 	// ipc-service. Nil means the uid of the service's directory entry, or
 	// else the same user or root (as httpipc.Transport does).
@@ -50,9 +65,14 @@ type Config struct {
 var (
 	// ErrState: the redirect does not answer the pending request.
 	ErrState = errors.New("authclient: the redirect's state does not match this login")
-	// ErrIPCService: the redirect names an ipc-service that is not a
+	// ErrIPCService: the redirect names an ipc-service that is not the
+	// one of the authorization server this login is bound to, or not a
 	// registered service.
 	ErrIPCService = errors.New("authclient: untrusted ipc-service")
+	// ErrIssuer: the redirect's iss (RFC 9207) names another
+	// authorization server than this login's, or lacks iss where the
+	// server's metadata says it sends it.
+	ErrIssuer = errors.New("authclient: the redirect comes from another authorization server")
 )
 
 // Error is an error response of the authorization server (RFC 6749,
@@ -66,6 +86,54 @@ func (e *Error) Error() string {
 		return "authclient: " + e.Code
 	}
 	return "authclient: " + e.Code + ": " + e.Description
+}
+
+// UseMetadata takes the issuer, the ipc-service and, where the
+// configuration names none, the endpoints from the authorization server's
+// metadata (oauth.FetchMetadata), binding logins to that server.
+func (c *Config) UseMetadata(m *oauth.Metadata) {
+	c.Issuer = m.Issuer
+	c.IPCService = m.IPCService
+	if c.OAuth2.Endpoint.AuthURL == "" {
+		c.OAuth2.Endpoint.AuthURL = m.AuthorizationEndpoint
+	}
+	if c.OAuth2.Endpoint.TokenURL == "" {
+		c.OAuth2.Endpoint.TokenURL = m.TokenEndpoint
+	}
+}
+
+// binding is the authorization server a login or launch answers to.
+type binding struct {
+	issuer, ipcService string
+	issInResponse      bool // the metadata says responses carry iss
+	known              bool // learned from metadata, or configured
+}
+
+// bind returns the configured binding, or the one learned from the
+// metadata at the authorization endpoint's base when need is set and the
+// configuration lacks the ipc-service.
+func (c *Config) bind(ctx context.Context, need bool) (binding, error) {
+	b := binding{issuer: c.Issuer, ipcService: c.IPCService}
+	if c.IPCService != "" || !need {
+		b.known = c.IPCService != ""
+		return b, nil
+	}
+	base, ok := strings.CutSuffix(c.OAuth2.Endpoint.AuthURL, oauth.AuthorizePath)
+	if !ok {
+		return b, fmt.Errorf("authorization endpoint %q is not at %s of a base URL, so its metadata cannot be found; set Config.IPCService", c.OAuth2.Endpoint.AuthURL, oauth.AuthorizePath)
+	}
+	hc := c.HTTPClient
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	m, err := oauth.MetadataAt(ctx, hc, base)
+	if err != nil {
+		return b, fmt.Errorf("%v; set Config.IPCService", err)
+	}
+	if c.Issuer != "" && m.Issuer != c.Issuer {
+		return b, fmt.Errorf("%w: the metadata at %s names issuer %q, not %q", ErrIssuer, base, m.Issuer, c.Issuer)
+	}
+	return binding{issuer: m.Issuer, ipcService: m.IPCService, issInResponse: m.AuthorizationResponseIssParameterSupported, known: true}, nil
 }
 
 // Login is one authorization request waiting for its redirect.
@@ -115,22 +183,34 @@ func (s *Session) Client(ctx context.Context) *http.Client {
 // state, and redeems the code: over IPC when it carries a trusted
 // ipc-service, over the network otherwise.
 func (l *Login) Finish(ctx context.Context, redirect string) (*Session, error) {
+	// The redirect carries the code: no error quotes it.
 	u, err := url.Parse(redirect)
 	if err != nil {
-		return nil, fmt.Errorf("authclient: redirect: %w", err)
+		return nil, errors.New("authclient: the redirect is not a URI")
 	}
 	q := u.Query()
 	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(l.state)) != 1 {
 		return nil, ErrState
 	}
+	svc, iss := q.Get(oauth.ParamIPCService), q.Get(oauth.ParamIssuer)
 	if e := q.Get("error"); e != "" {
+		if err := l.cfg.checkIssuer(ctx, iss); err != nil {
+			return nil, err
+		}
 		return nil, &Error{Code: e, Description: q.Get("error_description")}
 	}
 	code := q.Get("code")
 	if code == "" {
 		return nil, errors.New("authclient: the redirect carries no code")
 	}
-	base, svc, err := l.cfg.pathFor(q.Get(oauth.ParamIPCService))
+	b, err := l.cfg.bind(ctx, svc != "" || iss != "")
+	if err != nil && svc != "" {
+		return nil, fmt.Errorf("%w: %q: this login's authorization server is not known: %v", ErrIPCService, svc, err)
+	}
+	if err := b.check(svc, iss, q.Has(oauth.ParamIssuer)); err != nil {
+		return nil, err
+	}
+	base, svc, err := l.cfg.pathFor(svc)
 	if err != nil {
 		return nil, err
 	}
@@ -142,6 +222,35 @@ func (l *Login) Finish(ctx context.Context, redirect string) (*Session, error) {
 	// The token source refreshes through base too, not through ctx's client.
 	src := l.oauth.TokenSource(context.WithValue(context.Background(), oauth2.HTTPClient, base), tok)
 	return &Session{Token: tok, IPCService: svc, base: base, src: src}, nil
+}
+
+// checkIssuer checks the iss of an error response against the configured
+// issuer; the metadata is not read for it.
+func (c *Config) checkIssuer(_ context.Context, iss string) error {
+	if iss != "" && c.Issuer != "" && iss != c.Issuer {
+		return fmt.Errorf("%w: iss %q, want %q", ErrIssuer, iss, c.Issuer)
+	}
+	return nil
+}
+
+// check applies the binding to a redirect's ipc-service and iss.
+func (b binding) check(svc, iss string, hasIss bool) error {
+	if b.known && b.issInResponse && !hasIss {
+		return fmt.Errorf("%w: the server sends iss, and this redirect has none", ErrIssuer)
+	}
+	if hasIss && b.issuer != "" && iss != b.issuer {
+		return fmt.Errorf("%w: iss %q, want %q", ErrIssuer, iss, b.issuer)
+	}
+	if svc == "" {
+		return nil
+	}
+	if !b.known || b.ipcService == "" {
+		return fmt.Errorf("%w: %q: this login's authorization server names no ipc-service", ErrIPCService, svc)
+	}
+	if svc != b.ipcService {
+		return fmt.Errorf("%w: %q is not %q, the ipc-service of this login's authorization server", ErrIPCService, svc, b.ipcService)
+	}
+	return nil
 }
 
 // pathFor returns the HTTP client for an ipc-service parameter: the

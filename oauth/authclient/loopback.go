@@ -15,6 +15,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/httpipc/httpipc/oauth"
+	"github.com/httpipc/httpipc/peercred"
 )
 
 // LoopbackLogin runs a desktop login (RFC 8252, section 7.3): it listens on
@@ -38,7 +39,17 @@ func (c *Config) LoopbackLogin(ctx context.Context, open func(authURL string) er
 		err error
 	}
 	done := make(chan result, 1)
-	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	self := peercred.Self()
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, ConnContext: withConn, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Any process may connect to a loopback port: only this user's
+		// (the browser it opened) may finish the login.
+		if msg := otherUser(r, self); msg != "" {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.Header().Set("Connection", "close")
+			w.WriteHeader(http.StatusForbidden)
+			fmt.Fprintln(w, "Forbidden:", msg)
+			return
+		}
 		if r.URL.Path != path {
 			http.NotFound(w, r)
 			return
@@ -84,19 +95,53 @@ func (c *Config) LoopbackLogin(ctx context.Context, open func(authURL string) er
 	}
 }
 
+type connKey struct{}
+
+func withConn(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, connKey{}, c)
+}
+
+// otherUser returns why a request to the loopback listener comes from
+// another OS user than self, or "" when it comes from self or this system
+// cannot tell the user of a loopback peer (peercred.Loopback is Linux's).
+func otherUser(r *http.Request, self *peercred.Creds) string {
+	c, _ := r.Context().Value(connKey{}).(net.Conn)
+	peer, err := peercred.Loopback(c)
+	if errors.Is(err, peercred.ErrNotSupported) {
+		return ""
+	}
+	if err != nil {
+		return "cannot tell which user is calling: " + err.Error()
+	}
+	if peer.UID != self.UID {
+		return fmt.Sprintf("this login belongs to another user (uid %d)", self.UID)
+	}
+	return ""
+}
+
 // Launch takes a launch link (the cmi5 pattern) that a provider opened the
 // client app with, fetches its one-time token (over IPC when the link
 // carries a trusted ipc-service), and returns the session and the API
 // endpoint the link names.
 func (c *Config) Launch(ctx context.Context, link string) (*Session, string, error) {
+	// The link's fetch URL is a one-time secret: no error quotes it.
 	u, err := url.Parse(link)
 	if err != nil {
-		return nil, "", fmt.Errorf("authclient: launch link: %w", err)
+		return nil, "", errors.New("authclient: the launch link is not a URI")
 	}
 	q := u.Query()
 	fetch, endpoint := q.Get(oauth.LaunchParamFetch), q.Get(oauth.LaunchParamEndpoint)
 	if fetch == "" || endpoint == "" {
 		return nil, "", errors.New("authclient: launch link lacks fetch or endpoint")
+	}
+	if svc := q.Get(oauth.LaunchParamIPC); svc != "" {
+		b, err := c.bind(ctx, true)
+		if err != nil {
+			return nil, "", fmt.Errorf("%w: %q: the authorization server is not known: %v", ErrIPCService, svc, err)
+		}
+		if err := b.check(svc, "", false); err != nil && !errors.Is(err, ErrIssuer) {
+			return nil, "", err
+		}
 	}
 	base, svc, err := c.pathFor(q.Get(oauth.LaunchParamIPC))
 	if err != nil {

@@ -113,7 +113,9 @@ func (l *lms) config() *authclient.Config {
 	return &authclient.Config{
 		OAuth2: oauth2.Config{ClientID: "math", RedirectURL: mobileRedir, Scopes: []string{"roster.read"},
 			Endpoint: oauth2.Endpoint{AuthURL: issuer + oauth.AuthorizePath, TokenURL: issuer + oauth.TokenPath, AuthStyle: oauth2.AuthStyleInParams}},
-		Directory: l.dir,
+		Directory:  l.dir,
+		IPCService: service,
+		Issuer:     issuer,
 	}
 }
 
