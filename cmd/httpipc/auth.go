@@ -42,7 +42,7 @@ func runAuth(args []string, stdout, stderr io.Writer) error {
 
 func authUsage(w io.Writer) {
 	fmt.Fprint(w, `Usage:
-  httpipc auth serve --listen ADDR --db FILE [--issuer URL] [--consent web|prompt|allow-all] [--http HOST:PORT]
+  httpipc auth serve --listen ADDR --db FILE [--issuer URL] [--consent web|prompt|allow-all] [--http HOST:PORT] [--allow-other-users]
   httpipc auth client add --db FILE --id ID --redirect-uri URI... [--name NAME] [--scope S]... [--uid N] [--no-refresh]
   httpipc auth client list --db FILE
 
@@ -55,13 +55,15 @@ func runAuthServe(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("auth serve", "--listen ADDR --db FILE [options]",
 		"Runs the authorization server on the ipc-service ADDR (and with --http also on the network):\n"+
 			"authorization, token and revocation endpoints and RFC 8414 metadata. The redirect of an\n"+
-			"allowed request carries ipc-service=ADDR, so that the client redeems its code over IPC.", stderr)
+			"allowed request carries ipc-service=ADDR, so that the client redeems its code over IPC.\n"+
+			"Connections are admitted from this user and from the uids of registered clients (--uid).", stderr)
 	listen := fs.String("listen", "", "ipc-service address to serve on (required)")
 	db := fs.String("db", "", "SQLite file of clients, grants and tokens (required; created if missing)")
 	issuer := fs.String("issuer", "http://localhost", "the server's base URL as clients know it online")
 	consent := fs.String("consent", "web", "who allows requests: web (a consent page), prompt (this terminal), allow-all (tests only)")
 	httpAddr := fs.String("http", "", "also serve over HTTP on this address, e.g. 127.0.0.1:8080")
 	subject := fs.String("subject", "user", "the user the tokens are for")
+	allowOthers := fs.Bool("allow-other-users", false, "admit connections from every OS user, not only this one and the uids of registered clients\n(on an abstract socket unix:@NAME nothing else restricts who connects)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -98,7 +100,15 @@ func runAuthServe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ipcSrv := &httpipc.Server{Handler: srv, Policy: httpipc.AllowAny(), Logger: log}
+	// Only this user and the uids the registered clients name may connect;
+	// the store is read at each connection of another user, so clients
+	// added while the server runs are admitted.
+	policy := store.ClientPolicy()
+	if *allowOthers {
+		log.Warn("--allow-other-users: every OS user may connect, ask for consent and redeem codes")
+		policy = httpipc.AllowAny()
+	}
+	ipcSrv := &httpipc.Server{Handler: srv, Policy: policy, Logger: log}
 	errc := make(chan error, 2)
 	go func() { errc <- ipcSrv.Serve(ln) }()
 	defer ipcSrv.Close()

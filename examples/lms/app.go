@@ -152,7 +152,8 @@ func Serve(ctx context.Context, c AppConfig) error {
 			Client: &http.Client{Timeout: 10 * time.Second}}
 		go s.Run(ctx)
 	}
-	srv := &httpipc.Server{Handler: mux, IdleTimeout: c.Idle, Logger: log, Policy: httpipc.AllowAny()}
+	// This user's apps and the uids the registered clients name.
+	srv := &httpipc.Server{Handler: mux, IdleTimeout: c.Idle, Logger: log, Policy: store.ClientPolicy()}
 	go func() { <-ctx.Done(); srv.Close() }()
 	if c.Ready != nil {
 		c.Ready(ln.Addr().String())
