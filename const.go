@@ -44,9 +44,17 @@ const (
 	// Content-Length.
 	smallResponse = 4 << 10
 
-	// prefaceTimeout bounds how long a new connection may take to send its
-	// first bytes.
-	prefaceTimeout = 10 * time.Second
+	// Defaults of the Server's connection limits (see Server).
+	defaultPrefaceTimeout    = 5 * time.Second
+	defaultReadHeaderTimeout = 10 * time.Second
+	defaultConnIdleTimeout   = 2 * time.Minute
+	defaultMaxConns          = 512
+	defaultMaxConnsPerUser   = 128
+	// refusalWait bounds how long a refused peer is given to send its first
+	// byte (so the refusal can be in its protocol) and to take the refusal.
+	refusalWait = time.Second
+	// errTooManyConns is the reason of a refusal at a connection cap.
+	errTooManyConns = "too many connections"
 	// drainWindow is how long an idle-exiting provider keeps accepting
 	// connections that were queued before its socket became unreachable.
 	drainWindow = 25 * time.Millisecond

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/httpipc/httpipc/peercred"
 )
@@ -70,7 +72,8 @@ func AllowGIDs(gids ...int) Policy {
 }
 
 // AllowAny allows every peer. Use it only where the socket's file
-// permissions already restrict who can connect.
+// permissions already restrict who can connect: a Server refuses to serve
+// an abstract socket or TCP with it (see ErrOpenSocket).
 func AllowAny() Policy {
 	return func(*peercred.Creds) error { return nil }
 }
@@ -88,6 +91,40 @@ func AnyOf(policies ...Policy) Policy {
 		}
 		return errors.Join(errs...)
 	}
+}
+
+// ErrOpenSocket is returned by Server.Serve for a Policy that admits every
+// user on a socket no file permission guards (an abstract Unix socket, or
+// TCP), unless Server.InsecureAllowAnyUser is set.
+var ErrOpenSocket = errors.New("httpipc: the policy admits every user and no file permission guards this socket")
+
+// AdmitsAnyUser reports whether policy admits a peer that no real policy
+// names: a user and group that do not exist, with no Windows SID. A policy
+// that admits it admits every user. AllowAny does; SameUser, AllowUIDs,
+// AllowGIDs and any combination of them with AnyOf do not.
+func AdmitsAnyUser(policy Policy) bool {
+	return policy(&peercred.Creds{PID: -1, UID: strangerID, GID: strangerID}) == nil
+}
+
+// strangerID is a user and group id no system assigns (2^31-2, below the
+// (uid_t)-1 that means "none").
+const strangerID = 1<<31 - 2
+
+// checkOpenSocket refuses to serve a socket that any user can connect to
+// with a policy that admits any user.
+func (s *Server) checkOpenSocket(ln net.Listener) error {
+	if s.InsecureAllowAnyUser || !AdmitsAnyUser(s.policy()) {
+		return nil
+	}
+	switch a := ln.Addr().(type) {
+	case *net.TCPAddr:
+		return fmt.Errorf("%w (tcp:%s); use SameUser or AllowUIDs, or set InsecureAllowAnyUser", ErrOpenSocket, a)
+	case *net.UnixAddr:
+		if strings.HasPrefix(a.Name, "@") {
+			return fmt.Errorf("%w (unix:%s, an abstract socket); use SameUser or AllowUIDs, or set InsecureAllowAnyUser", ErrOpenSocket, a.Name)
+		}
+	}
+	return nil
 }
 
 type peerKey struct{}

@@ -31,6 +31,9 @@ func TestMain(m *testing.M) {
 	if addr := os.Getenv(providerEnv); addr != "" {
 		os.Exit(runTestProvider(addr))
 	}
+	if mode := os.Getenv(attackEnv); mode != "" {
+		os.Exit(runAttacker(mode))
+	}
 	os.Exit(m.Run())
 }
 

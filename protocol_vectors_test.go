@@ -103,10 +103,10 @@ func definedConnVectors() []connVector {
 func servePipe(srv *Server) (net.Conn, <-chan struct{}) {
 	srv.init()
 	c1, c2 := net.Pipe()
-	srv.track(c2)
+	srv.track(c2, nil)
 	done := make(chan struct{})
 	go func() {
-		srv.serveConn(c2)
+		srv.serveConn(c2, nil)
 		close(done)
 	}()
 	return c1, done

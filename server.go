@@ -51,6 +51,38 @@ type Server struct {
 	// binary protocol.
 	DisableHTTP1 bool
 
+	// PrefaceTimeout bounds how long a new connection may take to send its
+	// first byte and, on the binary protocol, its whole preface; a peer
+	// that stays silent is closed then. Zero means 5 seconds; negative
+	// means no limit.
+	PrefaceTimeout time.Duration
+
+	// ReadHeaderTimeout bounds how long a request may take from its first
+	// byte to the end of its header section, on both protocols. Zero means
+	// 10 seconds; negative means no limit. Bodies have no deadline: a
+	// handler that wants one uses http.ResponseController.
+	ReadHeaderTimeout time.Duration
+
+	// ConnIdleTimeout bounds how long a connection may wait for its next
+	// request (a keep-alive, on both protocols) before it is closed. Zero
+	// means 2 minutes, longer than a Transport keeps an idle connection
+	// (90 seconds), so the client closes first and no request races the
+	// close; negative means no limit.
+	ConnIdleTimeout time.Duration
+
+	// MaxConns caps the connections open at once, and MaxConnsPerUser
+	// those of one user (peers whose identity is unknown count as one
+	// user). A connection over a cap is refused before anything is read
+	// from it. Zero means 512 and 128; negative means no cap.
+	MaxConns        int
+	MaxConnsPerUser int
+
+	// InsecureAllowAnyUser lets Serve run with a Policy that admits every
+	// user on a socket that no file permission guards: an abstract Unix
+	// socket or TCP. Without it Serve refuses to start with ErrOpenSocket,
+	// since any local user could call the handler.
+	InsecureAllowAnyUser bool
+
 	// Logger receives connection-level events (refused peers, protocol
 	// errors, handler panics). Nil means slog.Default().
 	Logger *slog.Logger
@@ -58,7 +90,9 @@ type Server struct {
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
 	conns     map[net.Conn]*connState
-	active    int // connections inside a request, or new and not yet idle
+	perUser   map[userKey]int // open connections by user
+	capLog    time.Time       // when a refusal at a cap was last logged
+	active    int             // connections inside a request
 	idle      *time.Timer
 	idleGen   int           // identifies the current idle timer
 	idleFire  chan struct{} // receives when the idle timer fires
@@ -69,11 +103,35 @@ type Server struct {
 	h1once    sync.Once
 }
 
-// connState tracks whether a connection is between requests, so Shutdown
-// and the idle exit can close idle connections at once and wait for busy
-// ones. A new connection counts as busy until it has served a request.
+// connState tracks where a connection is, so Shutdown and the idle exit can
+// close idle connections at once, cut short new ones that have sent nothing,
+// and wait for busy ones. A new connection is not busy until its first byte
+// arrives, so a silent peer does not hold off the idle exit.
 type connState struct {
-	busy bool
+	phase connPhase
+	user  userKey
+	cut   bool // a new connection's deadline was cut short by a shutdown
+}
+
+type connPhase uint8
+
+const (
+	phaseNew  connPhase = iota // accepted, nothing read yet
+	phaseBusy                  // inside a request
+	phaseIdle                  // between requests
+)
+
+// userKey identifies a peer's user for the per-user connection cap.
+type userKey struct {
+	uid int
+	sid string
+}
+
+func userOf(p *peercred.Creds) userKey {
+	if p == nil {
+		return userKey{uid: -1}
+	}
+	return userKey{uid: p.UID, sid: p.SID}
 }
 
 // Serve accepts connections on ln and serves them until the server is shut
@@ -84,6 +142,10 @@ type connState struct {
 // still served, so a client that connected just before the idle exit is not
 // dropped.
 func (s *Server) Serve(ln net.Listener) error {
+	if err := s.checkOpenSocket(ln); err != nil {
+		ln.Close()
+		return err
+	}
 	s.mu.Lock()
 	s.init()
 	if s.shutdown {
@@ -122,11 +184,24 @@ func (s *Server) Serve(ln net.Listener) error {
 				}
 				return r.err
 			}
-			if !s.track(r.c) {
+			// The first byte and the preface have a deadline from the
+			// moment of accept; a shutdown may only shorten it.
+			if d := s.prefaceTimeout(); d > 0 {
+				_ = r.c.SetReadDeadline(time.Now().Add(d))
+			}
+			peer, err := peercred.Get(r.c)
+			if err != nil {
+				peer = nil
+			}
+			switch s.track(r.c, peer) {
+			case trackClosed:
 				r.c.Close()
 				return http.ErrServerClosed
+			case trackOverCap:
+				s.refuseAtCap(r.c, peer)
+				continue
 			}
-			go s.serveConn(r.c)
+			go s.serveConn(r.c, peer)
 		case <-idleCh:
 			s.mu.Lock()
 			busy := s.active > 0
@@ -182,6 +257,11 @@ func (s *Server) acceptLoop(ln net.Listener, out chan<- acceptResult, stop <-cha
 	}
 }
 
+// positive turns the "no limit" of a negative duration into net/http's zero.
+func positive(d time.Duration) time.Duration {
+	return max(d, 0)
+}
+
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
@@ -208,8 +288,15 @@ func (s *Server) waitConns(ctx context.Context) error {
 	for {
 		s.mu.Lock()
 		for c, st := range s.conns {
-			if !st.busy {
+			switch {
+			case st.phase == phaseIdle:
 				c.Close()
+			case st.phase == phaseNew && !st.cut:
+				// A client that connected before the socket became
+				// unreachable has sent its preface already; one that
+				// has not is silent and need not be waited for.
+				st.cut = true
+				_ = c.SetReadDeadline(time.Now().Add(drainWindow))
 			}
 		}
 		n := len(s.conns)
@@ -229,6 +316,7 @@ func (s *Server) init() {
 	if s.listeners == nil {
 		s.listeners = map[net.Listener]struct{}{}
 		s.conns = map[net.Conn]*connState{}
+		s.perUser = map[userKey]int{}
 		s.done = make(chan struct{})
 		s.idleFire = make(chan struct{}, 1)
 	}
@@ -266,16 +354,32 @@ func (s *Server) stopIdle() {
 	}
 }
 
-func (s *Server) track(c net.Conn) bool {
+type trackResult uint8
+
+const (
+	trackOK trackResult = iota
+	trackClosed
+	trackOverCap
+)
+
+// track records a new connection, unless the server is shutting down or a
+// connection cap is reached.
+func (s *Server) track(c net.Conn, peer *peercred.Creds) trackResult {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.shutdown {
-		return false
+		return trackClosed
 	}
-	s.conns[c] = &connState{busy: true}
-	s.active++
-	s.stopIdle()
-	return true
+	u := userOf(peer)
+	if max := capOr(s.MaxConns, defaultMaxConns); max > 0 && len(s.conns) >= max {
+		return trackOverCap
+	}
+	if max := capOr(s.MaxConnsPerUser, defaultMaxConnsPerUser); max > 0 && s.perUser[u] >= max {
+		return trackOverCap
+	}
+	s.conns[c] = &connState{phase: phaseNew, user: u}
+	s.perUser[u]++
+	return trackOK
 }
 
 func (s *Server) untrack(c net.Conn) {
@@ -286,7 +390,10 @@ func (s *Server) untrack(c net.Conn) {
 		return
 	}
 	delete(s.conns, c)
-	if st.busy {
+	if s.perUser[st.user]--; s.perUser[st.user] <= 0 {
+		delete(s.perUser, st.user)
+	}
+	if st.phase == phaseBusy {
 		s.active--
 	}
 	s.armIdle()
@@ -297,17 +404,63 @@ func (s *Server) setBusy(c net.Conn, busy bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.conns[c]
-	if st == nil || st.busy == busy {
+	if st == nil || (st.phase == phaseBusy) == busy {
 		return
 	}
-	st.busy = busy
 	if busy {
+		st.phase = phaseBusy
 		s.active++
 		s.stopIdle()
 	} else {
+		st.phase = phaseIdle
 		s.active--
 		s.armIdle()
 	}
+}
+
+// refuseAtCap closes a connection over a connection cap without reading
+// from it, after a refusal preface that a binary-protocol client reports
+// as ErrRefused. It is logged at most once a second.
+func (s *Server) refuseAtCap(c net.Conn, peer *peercred.Creds) {
+	_ = c.SetWriteDeadline(time.Now().Add(10 * time.Millisecond))
+	_, _ = c.Write(refusalPreface(errTooManyConns))
+	c.Close()
+	s.mu.Lock()
+	now := time.Now()
+	log := now.Sub(s.capLog) >= time.Second
+	if log {
+		s.capLog = now
+	}
+	s.mu.Unlock()
+	if log {
+		s.logger().Warn("httpipc: connection refused", "peer", peerString(peer), "reason", errTooManyConns)
+	}
+}
+
+func capOr(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+func timeoutOr(v, def time.Duration) time.Duration {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+func (s *Server) prefaceTimeout() time.Duration {
+	return timeoutOr(s.PrefaceTimeout, defaultPrefaceTimeout)
+}
+
+func (s *Server) readHeaderTimeout() time.Duration {
+	return timeoutOr(s.ReadHeaderTimeout, defaultReadHeaderTimeout)
+}
+
+func (s *Server) connIdleTimeout() time.Duration {
+	return timeoutOr(s.ConnIdleTimeout, defaultConnIdleTimeout)
 }
 
 func (s *Server) isShutdown() bool {
@@ -377,7 +530,9 @@ func (s *Server) policy() Policy {
 }
 
 // serveConn checks the peer, then serves the protocol its first byte names.
-func (s *Server) serveConn(c net.Conn) {
+// When the peer's credentials are known, the policy is checked before
+// anything is read.
+func (s *Server) serveConn(c net.Conn, peer *peercred.Creds) {
 	handedOff := false
 	defer func() {
 		if !handedOff {
@@ -385,18 +540,32 @@ func (s *Server) serveConn(c net.Conn) {
 			s.untrack(c)
 		}
 	}()
-	peer, err := peercred.Get(c)
-	if err != nil {
-		peer = nil
+	policy := s.policy()
+	var perr error
+	if peer != nil {
+		if perr = policy(peer); perr != nil {
+			// Wait briefly for the first byte only to answer in the
+			// peer's protocol.
+			_ = c.SetReadDeadline(time.Now().Add(refusalWait))
+		}
 	}
 	br := bufio.NewReaderSize(c, bufferSize)
 	first, err := br.Peek(1)
 	if err != nil {
+		if perr != nil {
+			s.logRefused(peer, perr)
+			s.refuse(c, br, perr.Error())
+		} else if isTimeout(err) {
+			s.logger().Info("httpipc: closing a connection that sent nothing", "peer", peerString(peer), "after", s.prefaceTimeout())
+		}
 		return
 	}
 	isBinary := first[0] == magic[0]
-	if perr := s.policy()(peer); perr != nil {
-		s.logger().Warn("httpipc: peer refused", "peer", peerString(peer), "uid", uidOf(peer), "pid", pidOf(peer), "reason", perr)
+	if peer == nil {
+		perr = policy(nil)
+	}
+	if perr != nil {
+		s.logRefused(peer, perr)
 		if isBinary {
 			s.refuse(c, br, perr.Error())
 		} else {
@@ -404,6 +573,7 @@ func (s *Server) serveConn(c net.Conn) {
 		}
 		return
 	}
+	s.setBusy(c, true)
 	if !isBinary {
 		if s.DisableHTTP1 || !tokenByte(first[0]) {
 			s.logger().Warn("httpipc: unknown protocol", "peer", peerString(peer), "first_byte", first[0])
@@ -418,21 +588,31 @@ func (s *Server) serveConn(c net.Conn) {
 	sc.serve()
 }
 
-// refuse answers a binary-protocol client with a refusal preface.
+func (s *Server) logRefused(peer *peercred.Creds, reason error) {
+	s.logger().Warn("httpipc: peer refused", "peer", peerString(peer), "uid", uidOf(peer), "pid", pidOf(peer), "reason", reason)
+}
+
+// refuse answers a binary-protocol client with a refusal preface, after
+// reading what it sent of its own preface so that closing the connection
+// does not reset it before the refusal is read.
 func (s *Server) refuse(c net.Conn, br *bufio.Reader, reason string) {
+	_ = c.SetDeadline(time.Now().Add(refusalWait))
+	_, _ = br.Discard(min(br.Buffered(), prefaceLen+2))
+	_, _ = c.Write(refusalPreface(reason))
+}
+
+// refusalPreface is a server preface that refuses the connection.
+func refusalPreface(reason string) []byte {
 	if len(reason) > maxRefusalReason {
 		reason = reason[:maxRefusalReason]
 	}
-	_ = c.SetDeadline(time.Now().Add(time.Second))
-	_, _ = br.Discard(prefaceLen + 2)
 	b := append(magic[:], versionRefused)
-	b = appendString(b, reason)
-	_, _ = c.Write(b)
+	return appendString(b, reason)
 }
 
 func refuseHTTP1(c net.Conn, code int, reason string) {
-	_ = c.SetDeadline(time.Now().Add(time.Second))
-	fmt.Fprintf(c, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s\n",
+	_ = c.SetDeadline(time.Now().Add(refusalWait))
+	fmt.Fprintf(c, "HTTP/1.1 %d %s\r\nContent-Type: text/plain; charset=utf-8\r\nCache-Control: no-store\r\nConnection: close\r\nContent-Length: %d\r\n\r\n%s\n",
 		code, http.StatusText(code), len(reason)+1, reason)
 }
 
@@ -448,7 +628,8 @@ func (s *Server) serveHTTP1(c *bufferedConn, peer *peercred.Creds) {
 		s.h1 = &http.Server{
 			Handler:           h,
 			MaxHeaderBytes:    s.maxHeader(),
-			ReadHeaderTimeout: prefaceTimeout,
+			ReadHeaderTimeout: positive(s.readHeaderTimeout()),
+			IdleTimeout:       positive(s.connIdleTimeout()),
 			ErrorLog:          slog.NewLogLogger(s.logger().Handler(), slog.LevelWarn),
 			ConnContext: func(ctx context.Context, c net.Conn) context.Context {
 				if bc, ok := c.(*bufferedConn); ok && bc.peer != nil {

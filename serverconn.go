@@ -80,21 +80,26 @@ func (sc *serverConn) serve() {
 	_, _ = sc.bw.Write(sc.wbuf)
 	first := true
 	for {
-		if !first {
+		// Between requests the connection is idle, and so is one that
+		// sent only its preface: neither holds off the idle exit.
+		idle := !first || sc.br.Buffered() == 0
+		first = false
+		if idle {
 			sc.srv.setBusy(sc.c, false)
 		}
 		if !sc.waitRequest() {
 			return
 		}
-		if !first {
+		if idle {
 			sc.srv.setBusy(sc.c, true)
 		}
-		first = false
+		sc.setReadDeadline(sc.srv.readHeaderTimeout())
 		head, err := sc.dec.ReadRequestHead()
 		if err != nil {
 			sc.protocolError(err)
 			return
 		}
+		_ = sc.c.SetReadDeadline(time.Time{})
 		if !sc.serveRequest(head) {
 			return
 		}
@@ -104,7 +109,8 @@ func (sc *serverConn) serve() {
 // readPreface reads and checks the client preface, answering a bad one with
 // a refusal.
 func (sc *serverConn) readPreface() bool {
-	_ = sc.c.SetReadDeadline(time.Now().Add(prefaceTimeout))
+	// The deadline for the preface was set when the connection was
+	// accepted.
 	p, err := sc.br.Peek(prefaceLen + 2)
 	if err != nil {
 		if len(p) > 0 && !strings.HasPrefix(string(magic[:]), string(p)) {
@@ -128,21 +134,38 @@ func (sc *serverConn) readPreface() bool {
 
 func (sc *serverConn) refuse(reason string) {
 	sc.srv.logger().Warn("httpipc: connection refused", "peer", peerString(sc.peer), "reason", reason)
-	b := append(magic[:], versionRefused)
-	b = appendString(b, reason)
-	_ = sc.c.SetWriteDeadline(time.Now().Add(time.Second))
-	_, _ = sc.c.Write(b)
+	_ = sc.c.SetWriteDeadline(time.Now().Add(refusalWait))
+	_, _ = sc.c.Write(refusalPreface(reason))
+}
+
+// setReadDeadline sets the connection's read deadline d from now; d <= 0
+// clears it.
+func (sc *serverConn) setReadDeadline(d time.Duration) {
+	var t time.Time
+	if d > 0 {
+		t = time.Now().Add(d)
+	}
+	_ = sc.c.SetReadDeadline(t)
 }
 
 // waitRequest blocks until the next request begins and reports whether one
 // did.
+// Waiting is bounded by the server's ConnIdleTimeout.
 func (sc *serverConn) waitRequest() bool {
-	if sc.bgRead != nil {
-		err := <-sc.bgRead
-		sc.bgRead = nil
-		return err == nil
+	if sc.bgRead == nil && sc.br.Buffered() > 0 {
+		return true
 	}
-	_, err := sc.br.Peek(1)
+	sc.setReadDeadline(sc.srv.connIdleTimeout())
+	var err error
+	if sc.bgRead != nil {
+		err = <-sc.bgRead
+		sc.bgRead = nil
+	} else {
+		_, err = sc.br.Peek(1)
+	}
+	if isTimeout(err) {
+		sc.srv.logger().Debug("httpipc: closing an idle connection", "peer", sc.remote, "after", sc.srv.connIdleTimeout())
+	}
 	return err == nil
 }
 
@@ -210,6 +233,9 @@ func (sc *serverConn) protocolError(err error) {
 	switch {
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
 		return // nobody is left to answer
+	case isTimeout(err):
+		sc.srv.logger().Info("httpipc: closing a connection whose request head is late", "peer", sc.remote, "after", sc.srv.readHeaderTimeout())
+		return
 	case errors.Is(err, bhttp.ErrTooLarge):
 		status, code = http.StatusRequestHeaderFieldsTooLarge, "too-large"
 	case !errors.Is(err, bhttp.ErrMalformed):

@@ -8,6 +8,7 @@
 package otheruser
 
 import (
+	"context"
 	"io"
 	"os"
 	"os/exec"
@@ -48,8 +49,14 @@ func Require(t testing.TB) {
 // 65534 and no supplementary groups, through setpriv, with a minimal
 // environment (PATH, HOME=/nonexistent). Require must have been called.
 func Command(name string, args ...string) *exec.Cmd {
+	return CommandContext(context.Background(), name, args...)
+}
+
+// CommandContext is Command with a context that kills the process when it
+// ends.
+func CommandContext(ctx context.Context, name string, args ...string) *exec.Cmd {
 	a := append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", "--", name}, args...)
-	cmd := exec.Command("setpriv", a...)
+	cmd := exec.CommandContext(ctx, "setpriv", a...)
 	cmd.Env = []string{"PATH=/usr/local/bin:/usr/bin:/bin", "HOME=/nonexistent"}
 	return cmd
 }
