@@ -77,11 +77,11 @@ func validName(b []byte) error {
 	return nil
 }
 
-// validValue checks a field value: no NUL, CR or LF (RFC 9110 Section 5.5).
+// validValue checks a field value (RFC 9110 Section 5.5): visible ASCII,
+// space, HTAB and obs-text (0x80-0xFF), so no control character but HTAB.
 func validValue[T string | []byte](s T) bool {
 	for i := 0; i < len(s); i++ {
-		switch s[i] {
-		case 0, '\r', '\n':
+		if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f {
 			return false
 		}
 	}
@@ -133,7 +133,7 @@ func appendFieldLines(b []byte, h http.Header, skipHop bool) ([]byte, error) {
 		}
 		for _, v := range h[k] {
 			if !validValue(v) {
-				return b, errors.New("bhttp: value of field " + quote([]byte(k)) + " contains NUL, CR or LF")
+				return b, errors.New("bhttp: value of field " + quote([]byte(k)) + " contains a control character")
 			}
 			b = AppendVarint(b, uint64(len(k)))
 			for i := 0; i < len(k); i++ {

@@ -423,7 +423,7 @@ func (r *Reader) readFields(what string, budget int) (http.Header, error) {
 			return nil, unexpected(err, what)
 		}
 		if !validValue(vb) {
-			return nil, malformed("%s: value of %q contains NUL, CR or LF", what, name)
+			return nil, malformed("%s: value of %q contains a control character other than HTAB", what, name)
 		}
 		r.lines = append(r.lines, fieldLine{name: name, end: len(r.vals) + len(vb)})
 		r.vals = append(r.vals, vb...)

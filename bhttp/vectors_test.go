@@ -119,6 +119,10 @@ func definedVectors() []vector {
 		{Name: "response-404-text", Kind: "response", Encode: true,
 			Description: "404 with a text body",
 			Message:     &message{Status: 404, Header: [][2]string{{"content-type", "text/plain; charset=utf-8"}}, Content: "no such user\n"}},
+		{Name: "field-values-htab-and-obs-text", Kind: "request", Encode: true,
+			Description: "field values may contain HTAB and bytes 0x80-0xFF (obs-text; here UTF-8)",
+			Message: &message{Method: "GET", Scheme: "http", Authority: "lms", Path: "/",
+				Header: [][2]string{{"x-note", "caf\u00e9\tau lait"}}}},
 		{Name: "response-103-then-204", Kind: "response", Encode: true,
 			Description: "an informational 103 before a 204 with no content",
 			Message:     &message{Informational: []info{{103, [][2]string{{"link", "</a.css>; rel=preload"}}}}, Status: 204}},
@@ -142,6 +146,14 @@ func definedVectors() []vector {
 			Description: "a non-zero byte where only padding may follow"},
 		{Name: "field-value-with-newline", Kind: "request", Error: "malformed", Hex: "0203474554046874747000012f" + "0178" + "03610a62" + "00" + "0000",
 			Description: "a field value containing LF"},
+		{Name: "field-value-with-control", Kind: "request", Error: "malformed", Hex: "0203474554046874747000012f" + "0178" + "03610162" + "00" + "0000",
+			Description: "a field value containing the control character 0x01 (RFC 9110 Section 5.5 allows no control character but HTAB)"},
+		{Name: "field-value-with-del", Kind: "request", Error: "malformed", Hex: "0203474554046874747000012f" + "0178" + "03617f62" + "00" + "0000",
+			Description: "a field value containing DEL (0x7f)"},
+		{Name: "empty-field-name-known-length", Kind: "request", Error: "malformed", Hex: "0003474554046874747000012f" + "03" + "000178" + "00" + "00",
+			Description: "a known-length header section whose field line has an empty name (a field name is a non-empty token)"},
+		{Name: "field-name-not-a-token", Kind: "request", Error: "malformed", Hex: "0203474554046874747000012f" + "03612062" + "0178" + "00" + "0000",
+			Description: "field name \"a b\" contains a space, which is not a token character"},
 	}
 	return vs
 }
