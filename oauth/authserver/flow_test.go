@@ -47,9 +47,19 @@ type lms struct {
 	stop  func()
 	// dirPath holds the service entry, rewritten on a restart.
 	dirPath string
+	// mux serves the endpoints and the API; log gets the servers' lines.
+	mux http.Handler
+	log *slog.Logger
 }
 
 func newLMS(t testing.TB, consent authserver.Consent) *lms {
+	t.Helper()
+	return newLMSLogging(t, consent, quiet())
+}
+
+// newLMSLogging is newLMS with the authorization server's and the IPC
+// server's log lines going to log.
+func newLMSLogging(t testing.TB, consent authserver.Consent, log *slog.Logger) *lms {
 	t.Helper()
 	ctx := context.Background()
 	db := filepath.Join(t.TempDir(), "auth.db")
@@ -66,7 +76,7 @@ func newLMS(t testing.TB, consent authserver.Consent) *lms {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &lms{store: store, db: db}
+	l := &lms{store: store, db: db, log: log}
 	l.start(t, consent)
 	return l
 }
@@ -74,7 +84,7 @@ func newLMS(t testing.TB, consent authserver.Consent) *lms {
 // start serves the authorization endpoints and /api/me on a socket.
 func (l *lms) start(t testing.TB, consent authserver.Consent) {
 	t.Helper()
-	srv, err := authserver.New(context.Background(), l.store, authserver.Options{Issuer: issuer, IPCService: service, Consent: consent, Subject: "alice", Logger: quiet()})
+	srv, err := authserver.New(context.Background(), l.store, authserver.Options{Issuer: issuer, IPCService: service, Consent: consent, Subject: "alice", Logger: l.log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +105,8 @@ func (l *lms) start(t testing.TB, consent authserver.Consent) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hs := &httpipc.Server{Handler: mux, Logger: quiet()}
+	l.mux = mux
+	hs := &httpipc.Server{Handler: mux, Logger: l.log}
 	go hs.Serve(ln)
 	l.stop = func() { hs.Close() }
 	t.Cleanup(l.stop)
