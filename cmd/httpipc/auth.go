@@ -63,7 +63,7 @@ func runAuthServe(args []string, stdout, stderr io.Writer) error {
 	consent := fs.String("consent", "web", "who allows requests: web (a consent page), prompt (this terminal), allow-all (tests only)")
 	httpAddr := fs.String("http", "", "also serve over HTTP on this address, e.g. 127.0.0.1:8080")
 	subject := fs.String("subject", "user", "the user the tokens are for")
-	allowOthers := fs.Bool("allow-other-users", false, "admit connections from every OS user, not only this one and the uids of registered clients\n(on an abstract socket unix:@NAME nothing else restricts who connects)")
+	allowOthers := fs.Bool("allow-other-users", false, "admit connections from every OS user, not only this one and the uids of registered clients\n(not on an abstract socket unix:@NAME, which no file permission guards)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
