@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // UnixListener is a listener on a Unix socket that may own its socket file:
@@ -29,38 +31,122 @@ type UnixListener struct {
 }
 
 // ListenUnix listens on the Unix socket at path; a leading '@' names the
-// Linux abstract namespace. A missing parent directory is created with mode
-// 0700. A socket file already at path is probed: if a process accepts on it
-// the error wraps ErrInUse; if not, the stale file is replaced. Anything at
-// path that is not a socket is left alone and reported. The socket file gets
-// mode 0600.
+// Linux abstract namespace. The parent directory is opened with
+// OpenSocketDir: created with mode 0700 when missing, refused (ErrUnsafePath)
+// when another user could place files in it. A socket file already at path
+// is probed: if a process accepts on it the error wraps ErrInUse; if not,
+// the stale file is replaced. Anything at path that is not a socket is left
+// alone and reported.
+//
+// The socket is never reachable with wider permissions than 0600, and no
+// umask is involved (the umask is per process, not per thread). On Linux the
+// socket gets mode 0600 before it is bound, and bind creates the file with
+// that mode. Elsewhere a socket in a private directory (owned by this user,
+// closed to others) is bound there and then given mode 0600; in any other
+// directory it is bound inside a new private directory next to path, given
+// mode 0600 there and renamed onto path without replacing anything that
+// appeared there meanwhile (such a socket's own address, as getsockname
+// reports it, is the temporary name; Addr reports path).
 func ListenUnix(path string) (*UnixListener, error) {
 	if len(path) > 0 && path[0] == '@' {
 		return listenAbstract(path)
 	}
 	where := "unix:" + path
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("transport: listen %s: parent directory: %w", where, err)
-	}
-	if err := removeStale(path); err != nil {
-		return nil, fmt.Errorf("transport: listen %s: %w", where, err)
-	}
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	dir, err := OpenSocketDir(filepath.Dir(path))
 	if err != nil {
 		return nil, fmt.Errorf("transport: listen %s: %w", where, err)
 	}
-	l.SetUnlinkOnClose(false)
-	if err := os.Chmod(path, 0o600); err != nil {
-		l.Close()
-		os.Remove(path)
+	defer dir.Close()
+	if err := removeStale(int(dir.Fd()), path, filepath.Base(path)); err != nil {
 		return nil, fmt.Errorf("transport: listen %s: %w", where, err)
 	}
-	info, err := os.Lstat(path)
+	l, info, err := listenSocket(dir, path)
 	if err != nil {
-		l.Close()
 		return nil, fmt.Errorf("transport: listen %s: %w", where, err)
 	}
 	return &UnixListener{UnixListener: l, path: path, owned: true, info: info}, nil
+}
+
+// OpenSocketDir opens the directory that holds socket files and the lock
+// and log files of on-demand start, creating it (and missing parents) with
+// mode 0700, and returns it for use with the *at system calls. It fails with
+// an error wrapping ErrUnsafePath when another user could place or replace
+// files in it: the directory must be owned by this process's effective user
+// or by root, and not be writable by group or others unless it is sticky
+// (as /tmp is). FallbackRuntimeDir, whose name anyone can predict, must be
+// more: a directory, not a symbolic link, owned by this user, mode 0700.
+func OpenSocketDir(dir string) (*os.File, error) {
+	dir = filepath.Clean(dir)
+	strict := dir == FallbackRuntimeDir()
+	unsafe := func(format string, args ...any) error {
+		fix := "use a directory only you can write to"
+		if strict {
+			fix = "remove it, or set XDG_RUNTIME_DIR to a private directory"
+		}
+		return fmt.Errorf("%w: %s %s; %s", ErrUnsafePath, dir, fmt.Sprintf(format, args...), fix)
+	}
+	created := false
+	fi, err := os.Lstat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
+			return nil, err
+		}
+		if err := os.Mkdir(dir, 0o700); err == nil {
+			created = true
+		} else if !errors.Is(err, fs.ErrExist) {
+			return nil, err
+		}
+		fi, err = os.Lstat(dir)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if strict && fi.Mode()&fs.ModeSymlink != 0 {
+		return nil, unsafe("is a symbolic link")
+	}
+	flags := unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC
+	if strict {
+		flags |= unix.O_NOFOLLOW
+	}
+	fd, err := unix.Open(dir, flags, 0)
+	if err != nil {
+		if err == unix.ELOOP || err == unix.ENOTDIR {
+			return nil, unsafe("is not a directory")
+		}
+		return nil, &fs.PathError{Op: "open", Path: dir, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), dir)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		f.Close()
+		return nil, &fs.PathError{Op: "fstat", Path: dir, Err: err}
+	}
+	euid := os.Geteuid()
+	if created && int(st.Uid) == euid && st.Mode&0o777 != 0o700 {
+		// Made by this call, with bits the umask took away.
+		if err := unix.Fchmod(fd, 0o700); err != nil {
+			f.Close()
+			return nil, &fs.PathError{Op: "chmod", Path: dir, Err: err}
+		}
+		st.Mode = st.Mode&^0o777 | 0o700
+	}
+	switch {
+	case st.Mode&unix.S_IFMT != unix.S_IFDIR:
+		err = unsafe("is not a directory")
+	case strict && int(st.Uid) != euid:
+		err = unsafe("is owned by uid %d, not by uid %d", st.Uid, euid)
+	case strict && st.Mode&0o777 != 0o700:
+		err = unsafe("has mode %#o, not 0700", st.Mode&0o777)
+	case int(st.Uid) != euid && st.Uid != 0:
+		err = unsafe("is owned by uid %d", st.Uid)
+	case st.Mode&0o022 != 0 && st.Mode&unix.S_ISVTX == 0:
+		err = unsafe("is writable by others (mode %#o)", st.Mode&0o777)
+	}
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // NewUnixListener wraps a listener made elsewhere, such as one inherited by
@@ -78,6 +164,15 @@ func NewUnixListener(l *net.UnixListener, owned bool) *UnixListener {
 		}
 	}
 	return ul
+}
+
+// Addr returns the address clients dial: the socket file's path, although
+// the socket was bound under a temporary name.
+func (l *UnixListener) Addr() net.Addr {
+	if l.path != "" {
+		return &net.UnixAddr{Name: l.path, Net: "unix"}
+	}
+	return l.UnixListener.Addr()
 }
 
 // Path returns the socket file's path, or "" for an abstract socket.
@@ -118,16 +213,18 @@ func (l *UnixListener) Close() error {
 	return uerr
 }
 
-// removeStale removes a socket file nobody accepts on.
-func removeStale(path string) error {
-	info, err := os.Lstat(path)
-	if errors.Is(err, fs.ErrNotExist) {
+// removeStale removes the socket file name, at path in the directory dfd,
+// when nobody accepts on it.
+func removeStale(dfd int, path, name string) error {
+	var st unix.Stat_t
+	err := unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW)
+	if err == unix.ENOENT {
 		return nil
 	}
 	if err != nil {
-		return err
+		return &fs.PathError{Op: "stat", Path: path, Err: err}
 	}
-	if info.Mode()&fs.ModeSocket == 0 {
+	if st.Mode&unix.S_IFMT != unix.S_IFSOCK {
 		return fmt.Errorf("%s exists and is not a socket; not touching it", path)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
@@ -140,8 +237,8 @@ func removeStale(path string) error {
 	if !IsNotRunning(err) {
 		return fmt.Errorf("probing existing socket: %w", err)
 	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("removing stale socket: %w", err)
+	if err := unix.Unlinkat(dfd, name, 0); err != nil && err != unix.ENOENT {
+		return fmt.Errorf("removing stale socket %s: %w", path, err)
 	}
 	return nil
 }
