@@ -23,10 +23,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/httpipc/httpipc/address"
+	"github.com/httpipc/httpipc/transport"
 )
 
 // Errors returned by Lookup and ParseEntry.
@@ -134,14 +134,19 @@ func splitPath(p string) []string {
 
 // DefaultSocket is where the provider of name listens when its entry names
 // no socket: $XDG_RUNTIME_DIR/httpipc/NAME.sock, or, without
-// XDG_RUNTIME_DIR, TMPDIR/httpipc-UID/NAME.sock.
+// XDG_RUNTIME_DIR, TMPDIR/httpipc-UID/NAME.sock
+// (transport.FallbackRuntimeDir). Whoever creates the socket there
+// (transport.ListenUnix, activation.Launch) refuses that fallback directory
+// unless it is a directory owned by this user with mode 0700, with an error
+// wrapping transport.ErrUnsafePath: anyone can create a directory of that
+// name first.
 func DefaultSocket(name string, getenv func(string) string) address.Address {
 	if getenv == nil {
 		getenv = os.Getenv
 	}
 	dir := getenv("XDG_RUNTIME_DIR")
 	if dir == "" || !filepath.IsAbs(dir) {
-		dir = filepath.Join(os.TempDir(), "httpipc-"+strconv.Itoa(os.Getuid()))
+		dir = transport.FallbackRuntimeDir()
 	} else {
 		dir = filepath.Join(dir, "httpipc")
 	}
