@@ -41,10 +41,14 @@ func Launch(ctx context.Context, e *servicedir.Entry) error {
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(filepath.Dir(base), 0o700); err != nil {
+	// Every file goes through the checked directory's descriptor, so a
+	// path component swapped meanwhile cannot redirect it.
+	dir, err := transport.OpenSocketDir(filepath.Dir(base))
+	if err != nil {
 		return fmt.Errorf("activation: %s: %w", e.Name, err)
 	}
-	unlock, err := lock(ctx, base+".lock")
+	defer dir.Close()
+	unlock, err := lock(ctx, dir, filepath.Base(base)+".lock")
 	if err != nil {
 		return fmt.Errorf("activation: %s: %w", e.Name, err)
 	}
@@ -62,12 +66,14 @@ func Launch(ctx context.Context, e *servicedir.Entry) error {
 	// This process's copies close now; the socket lives on in the provider.
 	ln.UnixListener.Close()
 	if err != nil {
+		ln.Unlink()
 		return fmt.Errorf("activation: %s: %w", e.Name, err)
 	}
 	defer f.Close()
 
-	logf, err := os.OpenFile(base+".log", os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	logf, err := openPrivate(dir, filepath.Base(base)+".log", unix.O_WRONLY|unix.O_APPEND|unix.O_CREAT)
 	if err != nil {
+		ln.Unlink()
 		return fmt.Errorf("activation: %s: log file: %w", e.Name, err)
 	}
 	defer logf.Close()
@@ -77,9 +83,7 @@ func Launch(ctx context.Context, e *servicedir.Entry) error {
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
-		if ln.Path() != "" {
-			os.Remove(ln.Path())
-		}
+		ln.Unlink()
 		return fmt.Errorf("activation: starting %s (%s): %w", e.Name, e.Exec[0], err)
 	}
 	// Reap the provider when it exits, so no zombie remains while this
@@ -120,9 +124,41 @@ func launchEnv(e *servicedir.Entry) []string {
 	return append(env, "LISTEN_FDS=1", "LISTEN_FDNAMES="+e.Name, LaunchedEnv+"=1")
 }
 
-// lock takes an exclusive flock on path, giving up when ctx ends.
-func lock(ctx context.Context, path string) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+// openPrivate opens name in dir with flags (O_CREAT makes it with mode
+// 0600), never following a symbolic link, and refuses a file that is not a
+// regular file of this user.
+func openPrivate(dir *os.File, name string, flags int) (*os.File, error) {
+	path := filepath.Join(dir.Name(), name)
+	fd, err := unix.Openat(int(dir.Fd()), name, flags|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_NOCTTY|unix.O_NONBLOCK, 0o600)
+	if err == unix.ELOOP {
+		return nil, fmt.Errorf("%w: %s is a symbolic link; not following it (remove it)", transport.ErrUnsafePath, path)
+	}
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	f := os.NewFile(uintptr(fd), path)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		f.Close()
+		return nil, &os.PathError{Op: "fstat", Path: path, Err: err}
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || int(st.Uid) != os.Geteuid() {
+		f.Close()
+		return nil, fmt.Errorf("%w: %s is not a regular file of uid %d; remove it", transport.ErrUnsafePath, path, os.Geteuid())
+	}
+	// O_NONBLOCK kept a FIFO from blocking the open; a regular file needs
+	// no more.
+	if err := unix.SetNonblock(fd, false); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// lock takes an exclusive flock on name in dir, giving up when ctx ends.
+func lock(ctx context.Context, dir *os.File, name string) (unlock func(), err error) {
+	path := filepath.Join(dir.Name(), name)
+	f, err := openPrivate(dir, name, unix.O_RDWR|unix.O_CREAT)
 	if err != nil {
 		return nil, fmt.Errorf("lock file: %w", err)
 	}
