@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os"
+	"sync"
 
 	"github.com/godbus/dbus/v5"
 
@@ -16,8 +17,13 @@ import (
 	"github.com/httpipc/httpipc/peercred"
 )
 
-// Client reaches a provider by bus name. Calling the name makes the bus
-// start the provider when a .service file names it.
+// Client reaches a provider by bus name. Before each request it resolves
+// the name to the unique connection name of its owner, asking the bus to
+// start the provider (StartServiceByName) when nobody owns the name, checks
+// the owner's credentials against Provider, and only then calls the unique
+// name, never the well-known one: no request reaches an owner that was not
+// checked, and if the name changes owner in between, the call fails rather
+// than reach the new owner.
 type Client struct {
 	Conn *dbus.Conn
 	Name string
@@ -27,34 +33,62 @@ type Client struct {
 	// MaxMessageSize bounds message-mode messages. Zero means
 	// message.DefaultMaxMessageSize.
 	MessageLimit int
+
+	mu      sync.Mutex
+	checked string // the last owner whose credentials Provider admitted
+	creds   *peercred.Creds
 }
 
-func (c *Client) check() error {
-	creds, err := Credentials(c.Conn, c.Name)
+// owner returns the unique name of the provider that owns c.Name, started
+// on demand, once its credentials passed c.Provider. Unique names are never
+// reused, so an owner that passed once needs no second check.
+func (c *Client) owner(ctx context.Context) (string, *peercred.Creds, error) {
+	bus := c.Conn.BusObject()
+	var owner string
+	err := bus.CallWithContext(ctx, "org.freedesktop.DBus.GetNameOwner", 0, c.Name).Store(&owner)
 	if err != nil {
-		// The name has no owner yet: the call itself will start it.
-		return nil
+		var started uint32
+		if serr := bus.CallWithContext(ctx, "org.freedesktop.DBus.StartServiceByName", 0, c.Name, uint32(0)).Store(&started); serr != nil {
+			return "", nil, fmt.Errorf("dbusipc: %s: nobody owns the name (%v) and the bus cannot start it: %w", c.Name, err, serr)
+		}
+		if err := bus.CallWithContext(ctx, "org.freedesktop.DBus.GetNameOwner", 0, c.Name).Store(&owner); err != nil {
+			return "", nil, fmt.Errorf("dbusipc: %s: %w", c.Name, err)
+		}
+	}
+	c.mu.Lock()
+	if owner == c.checked {
+		creds := c.creds
+		c.mu.Unlock()
+		return owner, creds, nil
+	}
+	c.mu.Unlock()
+	creds, err := Credentials(c.Conn, owner)
+	if err != nil {
+		return "", nil, fmt.Errorf("%w: %s: %v", httpipc.ErrProviderIdentity, c.Name, err)
 	}
 	pol := c.Provider
 	if pol == nil {
 		pol = httpipc.SameUserOrRoot()
 	}
 	if err := pol(creds); err != nil {
-		return fmt.Errorf("%w: %s: %v", httpipc.ErrProviderIdentity, c.Name, err)
+		return "", nil, fmt.Errorf("%w: %s (%s): %v", httpipc.ErrProviderIdentity, c.Name, owner, err)
 	}
-	return nil
+	c.mu.Lock()
+	c.checked, c.creds = owner, creds
+	c.mu.Unlock()
+	return owner, creds, nil
 }
 
 // Call sends one message-mode request; Client is a message.Channel.
 func (c *Client) Call(ctx context.Context, req []byte) ([]byte, error) {
-	var out []byte
-	err := c.Conn.Object(c.Name, Path).CallWithContext(ctx, Interface+".Call", 0, req).Store(&out)
+	owner, _, err := c.owner(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("dbusipc: %s: %w", c.Name, err)
-	}
-	// Checked after the call, which may have started the provider.
-	if err := c.check(); err != nil {
 		return nil, err
+	}
+	var out []byte
+	err = c.Conn.Object(owner, Path).CallWithContext(ctx, Interface+".Call", dbus.FlagNoAutoStart, req).Store(&out)
+	if err != nil {
+		return nil, fmt.Errorf("dbusipc: %s (%s): %w", c.Name, owner, err)
 	}
 	return out, nil
 }
@@ -70,21 +104,20 @@ func (c *Client) MaxMessageSize() int {
 // Dial asks the provider for a connection of the stream protocol, handed
 // over as a descriptor. Use it as an httpipc.Transport's DialContext.
 func (c *Client) Dial(ctx context.Context) (net.Conn, error) {
-	var fd dbus.UnixFD
-	err := c.Conn.Object(c.Name, Path).CallWithContext(ctx, Interface+".Connect", 0).Store(&fd)
+	owner, creds, err := c.owner(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("dbusipc: %s: %w", c.Name, err)
+		return nil, err
+	}
+	var fd dbus.UnixFD
+	err = c.Conn.Object(owner, Path).CallWithContext(ctx, Interface+".Connect", dbus.FlagNoAutoStart).Store(&fd)
+	if err != nil {
+		return nil, fmt.Errorf("dbusipc: %s (%s): %w", c.Name, owner, err)
 	}
 	f := os.NewFile(uintptr(fd), "httpipc-stream")
 	nc, err := net.FileConn(f)
 	f.Close()
 	if err != nil {
 		return nil, fmt.Errorf("dbusipc: handed-over descriptor: %w", err)
-	}
-	creds, err := Credentials(c.Conn, c.Name)
-	if err != nil {
-		nc.Close()
-		return nil, err
 	}
 	return &credConn{Conn: nc, creds: creds, handed: -1}, nil
 }
@@ -129,14 +162,16 @@ func (c *Client) link(ctx context.Context) (message.Link, *peercred.Creds, error
 		return nil, nil, fmt.Errorf("dbusipc: export link: %w", err)
 	}
 	unexport := func() { c.Conn.Export(nil, path, LinkInterface) }
-	var owner, current string
-	err := c.Conn.Object(c.Name, Path).CallWithContext(ctx, Interface+".Open", 0, path).Store(&owner)
-	if err == nil {
-		err = c.Conn.BusObject().CallWithContext(ctx, "org.freedesktop.DBus.GetNameOwner", 0, c.Name).Store(&current)
-	}
+	current, creds, err := c.owner(ctx)
 	if err != nil {
 		unexport()
-		return nil, nil, fmt.Errorf("dbusipc: %s: open link: %w", c.Name, err)
+		return nil, nil, err
+	}
+	var owner string
+	err = c.Conn.Object(current, Path).CallWithContext(ctx, Interface+".Open", dbus.FlagNoAutoStart, path).Store(&owner)
+	if err != nil {
+		unexport()
+		return nil, nil, fmt.Errorf("dbusipc: %s (%s): open link: %w", c.Name, current, err)
 	}
 	l.setPeer(owner)
 	fail := func(err error) (message.Link, *peercred.Creds, error) {
@@ -145,18 +180,7 @@ func (c *Client) link(ctx context.Context) (message.Link, *peercred.Creds, error
 		return nil, nil, err
 	}
 	if owner != current {
-		return fail(fmt.Errorf("%w: %s: Open answered %q, but the name's owner is %q", httpipc.ErrProviderIdentity, c.Name, owner, current))
-	}
-	creds, err := Credentials(c.Conn, owner)
-	if err != nil {
-		return fail(err)
-	}
-	pol := c.Provider
-	if pol == nil {
-		pol = httpipc.SameUserOrRoot()
-	}
-	if err := pol(creds); err != nil {
-		return fail(fmt.Errorf("%w: %s: %v", httpipc.ErrProviderIdentity, c.Name, err))
+		return fail(fmt.Errorf("%w: %s: Open answered %q, but it was sent to %q", httpipc.ErrProviderIdentity, c.Name, owner, current))
 	}
 	stop, err := watchOwner(c.Conn, owner, func() { l.gone(fmt.Errorf("%w: %s (%s)", ErrPeerGone, c.Name, owner)) })
 	if err != nil {
