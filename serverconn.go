@@ -229,7 +229,7 @@ func (sc *serverConn) startBackgroundRead() {
 // protocolError answers a request that could not be decoded and closes the
 // connection.
 func (sc *serverConn) protocolError(err error) {
-	status, code := http.StatusBadRequest, "malformed"
+	status, code := http.StatusBadRequest, httpmsg.CodeMalformed
 	switch {
 	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, net.ErrClosed):
 		return // nobody is left to answer
@@ -237,7 +237,7 @@ func (sc *serverConn) protocolError(err error) {
 		sc.srv.logger().Info("httpipc: closing a connection whose request head is late", "peer", sc.remote, "after", sc.srv.readHeaderTimeout())
 		return
 	case errors.Is(err, bhttp.ErrTooLarge):
-		status, code = http.StatusRequestHeaderFieldsTooLarge, "too-large"
+		status, code = http.StatusRequestHeaderFieldsTooLarge, httpmsg.CodeTooLarge
 	case !errors.Is(err, bhttp.ErrMalformed):
 		return // a read error
 	}
@@ -264,7 +264,7 @@ func (sc *serverConn) serveRequest(head *bhttp.RequestHead) (keep bool) {
 	req, err := sc.newRequest(ctx, head)
 	if err != nil {
 		sc.srv.logger().Warn("httpipc: bad request", "peer", peerString(sc.peer), "err", err)
-		sc.writeErrorResponse(http.StatusBadRequest, "malformed", err.Error())
+		sc.writeErrorResponse(http.StatusBadRequest, httpmsg.CodeMalformed, err.Error())
 		return false
 	}
 	w := &responseWriter{sc: sc, req: req, header: make(http.Header, 4), declared: -1}
@@ -313,7 +313,7 @@ func (sc *serverConn) runHandler(w *responseWriter, req *http.Request) (ok bool)
 					"method", req.Method, "path", req.URL.Path, "panic", v, "stack", string(buf))
 			}
 			if !w.headerSent && v != http.ErrAbortHandler {
-				sc.writeErrorResponse(http.StatusInternalServerError, "handler-panic", "internal server error")
+				sc.writeErrorResponse(http.StatusInternalServerError, httpmsg.CodeHandlerPanic, "internal server error")
 			}
 		}
 	}()
@@ -592,7 +592,7 @@ func (w *responseWriter) tooLarge() {
 	}
 	w.headerSent, w.ended = true, true
 	msg := fmt.Sprintf("request body larger than %d bytes", w.sc.srv.MaxRequestBodyBytes)
-	b := httpmsg.AppendErrorResponse(w.startBuf(), http.StatusRequestEntityTooLarge, "too-large", msg)
+	b := httpmsg.AppendErrorResponse(w.startBuf(), http.StatusRequestEntityTooLarge, httpmsg.CodeTooLarge, msg)
 	w.sc.wbuf = b
 	w.write(b)
 	w.err = errOr(w.err, w.sc.bw.Flush())

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"sync"
 	"time"
 
+	"github.com/httpipc/httpipc/internal/httpmsg"
 	"github.com/httpipc/httpipc/peercred"
 )
 
@@ -20,8 +22,12 @@ const SeqPacketMax = 64 << 10
 // ServeSeqPacket serves message mode on a Linux SOCK_SEQPACKET Unix socket,
 // a kernel channel that keeps message boundaries as Binder does: each packet
 // a client sends is one request message, each packet back one response.
+// A peer the policy refuses gets one 403 response and is closed before
+// anything is read from it; channels are bounded by srv's ConnIdleTimeout,
+// MaxConns and MaxConnsPerUser (over a cap, a 503 response and the close).
 // It returns when ln is closed.
 func ServeSeqPacket(ln *net.UnixListener, srv *Server) error {
+	lim := &channelLimits{max: capOr(srv.MaxConns, 512), perUser: capOr(srv.MaxConnsPerUser, 128), open: map[int]int{}}
 	for {
 		c, err := ln.AcceptUnix()
 		if err != nil {
@@ -30,28 +36,93 @@ func ServeSeqPacket(ln *net.UnixListener, srv *Server) error {
 			}
 			return err
 		}
-		go serveSeqPacketConn(c, srv)
+		peer, err := peercred.Get(c)
+		if err != nil {
+			peer = nil
+		}
+		uid := -1
+		if peer != nil {
+			uid = peer.UID
+		}
+		if !lim.acquire(uid) {
+			refuseSeqPacket(c, errorResponse(http.StatusServiceUnavailable, httpmsg.CodeTooMany, "too many channels"))
+			continue
+		}
+		go func() {
+			defer lim.release(uid)
+			serveSeqPacketConn(c, peer, srv)
+		}()
 	}
 }
 
-func serveSeqPacketConn(c *net.UnixConn, srv *Server) {
+// refuseSeqPacket sends one response without waiting and closes c.
+func refuseSeqPacket(c *net.UnixConn, resp []byte) {
+	_ = c.SetWriteDeadline(time.Now().Add(10 * time.Millisecond))
+	_, _ = c.Write(resp)
+	c.Close()
+}
+
+// channelLimits counts open channels, in total and by uid.
+type channelLimits struct {
+	mu           sync.Mutex
+	max, perUser int
+	total        int
+	open         map[int]int
+}
+
+func (l *channelLimits) acquire(uid int) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.max > 0 && l.total >= l.max || l.perUser > 0 && l.open[uid] >= l.perUser {
+		return false
+	}
+	l.total++
+	l.open[uid]++
+	return true
+}
+
+func (l *channelLimits) release(uid int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.total--
+	if l.open[uid]--; l.open[uid] == 0 {
+		delete(l.open, uid)
+	}
+}
+
+func capOr(v, def int) int {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+func serveSeqPacketConn(c *net.UnixConn, peer *peercred.Creds, srv *Server) {
 	defer c.Close()
-	peer, err := peercred.Get(c)
-	if err != nil {
-		peer = nil
+	if err := srv.policy()(peer); err != nil {
+		srv.logger().Warn("message: peer refused", "peer", peer.String(), "reason", err)
+		refuseSeqPacket(c, errorResponse(http.StatusForbidden, httpmsg.CodeForbidden, err.Error()))
+		return
+	}
+	idle := srv.ConnIdleTimeout
+	if idle == 0 {
+		idle = 2 * time.Minute
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	max := min(srv.max(), SeqPacketMax)
 	buf := make([]byte, max+1)
 	for {
+		if idle > 0 {
+			_ = c.SetReadDeadline(time.Now().Add(idle))
+		}
 		n, _, flags, _, err := c.ReadMsgUnix(buf, nil)
 		if err != nil || n == 0 {
 			return
 		}
 		var out []byte
 		if n > max || flags&msgTrunc != 0 {
-			out = errorResponse(413, "too-large", fmt.Sprintf("request message exceeds the limit of %d bytes", max))
+			out = errorResponse(http.StatusRequestEntityTooLarge, httpmsg.CodeTooLarge, fmt.Sprintf("request message exceeds the limit of %d bytes", max))
 		} else {
 			out = srv.ServeMessage(ctx, peer, buf[:n])
 		}

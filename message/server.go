@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/httpipc/httpipc"
 	"github.com/httpipc/httpipc/bhttp"
@@ -34,6 +35,22 @@ type Server struct {
 	// Logger receives refusals, bad messages and handler panics. Nil means
 	// slog.Default().
 	Logger *slog.Logger
+
+	// ConnIdleTimeout, MaxConns and MaxConnsPerUser bound the channels the
+	// server accepts itself (ServeSeqPacket), with the defaults and
+	// meanings of httpipc.Server's fields of those names: a channel idle
+	// for 2 minutes is closed, and at most 512 are open, 128 per user.
+	ConnIdleTimeout time.Duration
+	MaxConns        int
+	MaxConnsPerUser int
+}
+
+// policy returns the Policy, SameUser when nil.
+func (s *Server) policy() httpipc.Policy {
+	if s.Policy == nil {
+		return httpipc.SameUser()
+	}
+	return s.Policy
 }
 
 func (s *Server) max() int {
@@ -56,39 +73,35 @@ func (s *Server) logger() *slog.Logger {
 // too-large, 431 too-large, 500 response-too-large or handler-panic). The
 // handler's context ends when ctx does.
 func (s *Server) ServeMessage(ctx context.Context, peer *peercred.Creds, req []byte) []byte {
-	policy := s.Policy
-	if policy == nil {
-		policy = httpipc.SameUser()
-	}
-	if err := policy(peer); err != nil {
+	if err := s.policy()(peer); err != nil {
 		s.logger().Warn("message: peer refused", "peer", peer.String(), "reason", err)
-		return errorResponse(http.StatusForbidden, "forbidden", err.Error())
+		return errorResponse(http.StatusForbidden, httpmsg.CodeForbidden, err.Error())
 	}
 	if len(req) > s.max() {
-		return errorResponse(http.StatusRequestEntityTooLarge, "too-large",
+		return errorResponse(http.StatusRequestEntityTooLarge, httpmsg.CodeTooLarge,
 			fmt.Sprintf("request message of %d bytes exceeds the limit of %d", len(req), s.max()))
 	}
 	msg, err := bhttp.DecodeRequest(req, bhttp.Limits{MaxFieldSectionSize: s.MaxHeaderBytes})
 	if err != nil {
-		status, code := http.StatusBadRequest, "malformed"
+		status, code := http.StatusBadRequest, httpmsg.CodeMalformed
 		if errors.Is(err, bhttp.ErrTooLarge) {
-			status, code = http.StatusRequestHeaderFieldsTooLarge, "too-large"
+			status, code = http.StatusRequestHeaderFieldsTooLarge, httpmsg.CodeTooLarge
 		}
 		s.logger().Warn("message: bad request", "peer", peer.String(), "err", err)
 		return errorResponse(status, code, err.Error())
 	}
 	hr, err := newRequest(httpipc.ContextWithPeer(ctx, peer), peer, msg)
 	if err != nil {
-		return errorResponse(http.StatusBadRequest, "malformed", err.Error())
+		return errorResponse(http.StatusBadRequest, httpmsg.CodeMalformed, err.Error())
 	}
 	w := &responseWriter{header: make(http.Header), max: s.max(), head: hr.Method == http.MethodHead}
 	if panicked := s.run(w, hr); panicked {
-		return errorResponse(http.StatusInternalServerError, "handler-panic", "internal server error")
+		return errorResponse(http.StatusInternalServerError, httpmsg.CodeHandlerPanic, "internal server error")
 	}
 	out, err := w.encode()
 	if err != nil {
 		s.logger().Warn("message: response does not fit", "path", hr.URL.Path, "err", err)
-		return errorResponse(http.StatusInternalServerError, "response-too-large", err.Error())
+		return errorResponse(http.StatusInternalServerError, httpmsg.CodeResponseTooLarge, err.Error())
 	}
 	return out
 }

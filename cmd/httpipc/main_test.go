@@ -382,3 +382,28 @@ func TestDemo(t *testing.T) {
 		}
 	}
 }
+
+// TestServeUpstreamFailure: serve's own 502, when its upstream does not
+// answer, carries an httpipc-error code; the upstream's own 502 does not.
+func TestServeUpstreamFailure(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "the API's own bad gateway", http.StatusBadGateway)
+	}))
+	defer up.Close()
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close()
+	for _, tc := range []struct {
+		name, upstream, want, notWant string
+	}{
+		{"upstream down", down.URL, "Httpipc-Error: upstream-failed", "the API's own"},
+		{"upstream answers 502", up.URL, "the API's own bad gateway", "Httpipc-Error"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			addr := startServe(t, tc.upstream)
+			code, out, errOut := runCLI("call", "-i", addr, "/x")
+			if code != 0 || !strings.Contains(out, "HTTP/1.1 502 Bad Gateway") || !strings.Contains(out, tc.want) || strings.Contains(out, tc.notWant) {
+				t.Fatalf("exit %d (%s), output %q, want 502 with %q and without %q", code, errOut, out, tc.want, tc.notWant)
+			}
+		})
+	}
+}

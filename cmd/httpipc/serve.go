@@ -18,6 +18,7 @@ import (
 
 	"github.com/httpipc/httpipc"
 	"github.com/httpipc/httpipc/address"
+	"github.com/httpipc/httpipc/internal/httpmsg"
 )
 
 func runServe(args []string, stdout, stderr io.Writer) error {
@@ -75,6 +76,19 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		},
 		FlushInterval: -1, // stream responses as they come
 		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// serve's own failure is told apart from the upstream API's own
+		// 502 by the httpipc-error field (docs/PROTOCOL.md, section 6).
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if r.Context().Err() != nil {
+				return // the caller went away
+			}
+			log.Warn("upstream failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.Header().Set("Cache-Control", "no-store")
+			w.Header().Set(httpmsg.ErrorField, httpmsg.CodeUpstream)
+			w.WriteHeader(http.StatusBadGateway)
+			fmt.Fprintf(w, "httpipc serve: the upstream did not answer: %v\n", err)
+		},
 	}
 	if name, ok := strings.CutPrefix(*listen, "dbus:"); ok {
 		if _, err := address.Parse(*listen); err != nil {
@@ -88,7 +102,8 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := &httpipc.Server{Handler: proxy, Policy: policy, IdleTimeout: *idle, Logger: log, MaxRequestBodyBytes: *maxBody}
+	srv := &httpipc.Server{Handler: proxy, Policy: policy, IdleTimeout: *idle, Logger: log, MaxRequestBodyBytes: *maxBody,
+		InsecureAllowAnyUser: *allowAny}
 	log.Info("serving", "listen", *listen, "socket", ln.Addr().String(), "upstream", up.String())
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -15,6 +15,18 @@ import (
 // itself for a protocol error (docs/PROTOCOL.md, section 6).
 const ErrorField = "Httpipc-Error"
 
+// The values of ErrorField: one table of them is in docs/PROTOCOL.md,
+// section 6.
+const (
+	CodeMalformed        = "malformed"          // 400: the request could not be decoded
+	CodeForbidden        = "forbidden"          // 403: message mode, the caller's policy refused it
+	CodeTooLarge         = "too-large"          // 413 or 431: a body or field section over a limit
+	CodeHandlerPanic     = "handler-panic"      // 500: the handler panicked before answering
+	CodeResponseTooLarge = "response-too-large" // 500: message mode, the response exceeds the limit
+	CodeTooMany          = "too-many"           // 503: message mode, a channel over the provider's cap
+	CodeUpstream         = "upstream-failed"    // 502: an adapter (httpipc serve) could not reach its upstream
+)
+
 // TrailerNames lists the header keys a handler means as trailers: those
 // named in its Trailer field and those with http.TrailerPrefix.
 func TrailerNames(h http.Header) []string {
