@@ -9,6 +9,8 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/godbus/dbus/v5"
 	"golang.org/x/sys/unix"
@@ -55,6 +57,18 @@ type Provider struct {
 	// MaxLinks bounds the links for streams over messages open at once,
 	// across all callers. Zero means 256.
 	MaxLinks int
+	// MaxLinksPerUser bounds the links open at once for one user (the uid
+	// the bus reports; callers whose uid is unknown count as one user), so
+	// that one caller cannot take all of MaxLinks. Zero means 32; negative
+	// means no bound but MaxLinks.
+	MaxLinksPerUser int
+	// SilenceTimeout bounds how long a caller may stay silent: a link that
+	// has received no Frame that long after Open, and a socket handed out
+	// by Connect on which no byte arrived that long, are closed, and this
+	// process's copy of the caller's end of the socket is closed then at
+	// the latest. Zero means 10 seconds; negative means no limit (the
+	// Streams server's PrefaceTimeout still applies to the socket).
+	SilenceTimeout time.Duration
 
 	conn  *dbus.Conn
 	conns chan net.Conn
@@ -63,6 +77,21 @@ type Provider struct {
 	mu      sync.Mutex
 	links   map[linkKey]*busLink
 	callers map[string]*caller
+	perUser map[int]int // open links per uid
+}
+
+// Defaults of Provider's limits.
+const (
+	defaultMaxLinks        = 256
+	defaultMaxLinksPerUser = 32
+	defaultSilenceTimeout  = 10 * time.Second
+)
+
+func (p *Provider) silenceTimeout() time.Duration {
+	if p.SilenceTimeout == 0 {
+		return defaultSilenceTimeout
+	}
+	return p.SilenceTimeout
 }
 
 type linkKey struct {
@@ -87,6 +116,7 @@ func (p *Provider) Serve(ctx context.Context, conn *dbus.Conn, name string) erro
 	p.done = make(chan struct{})
 	p.links = map[linkKey]*busLink{}
 	p.callers = map[string]*caller{}
+	p.perUser = map[int]int{}
 	methods := map[string]any{
 		"Call":    p.call,
 		"Connect": p.connect,
@@ -156,11 +186,14 @@ func (p *Provider) connect(sender dbus.Sender) (dbus.UnixFD, *dbus.Error) {
 		unix.Close(fds[1])
 		return -1, dbus.MakeFailedError(err)
 	}
+	cc := &credConn{Conn: c, creds: creds, handed: fds[1]}
+	if d := p.silenceTimeout(); d > 0 {
+		cc.silence = time.AfterFunc(d, cc.silent)
+	}
 	select {
-	case p.conns <- &credConn{Conn: c, creds: creds, handed: fds[1]}:
+	case p.conns <- cc:
 	case <-p.done:
-		c.Close()
-		unix.Close(fds[1])
+		cc.Close()
 		return -1, dbus.MakeFailedError(errors.New("provider is shutting down"))
 	}
 	// The reply carries the descriptor; this process keeps its copy open
@@ -169,21 +202,31 @@ func (p *Provider) connect(sender dbus.Sender) (dbus.UnixFD, *dbus.Error) {
 }
 
 // credConn is a handed-out connection whose peer the bus identified; the
-// socketpair itself would name this process. On the provider side it holds
-// the descriptor of the caller's end until the first read: bytes from the
-// caller prove it received its copy.
+// socketpair itself would name this process.
+//
+// On the provider side it also holds the descriptor of the caller's end,
+// which the bus reply carries: godbus sends the reply after the method
+// returns and tells no one when, and closing the descriptor before the
+// reply is written would send whatever file next takes its number. So the
+// copy is closed once the caller's first byte proves the reply arrived, when
+// the connection closes, or at the Provider's SilenceTimeout, whichever
+// comes first; at the timeout a connection that is still silent is closed.
 type credConn struct {
 	net.Conn
-	creds  *peercred.Creds
-	handed int // the caller's end, or -1
-	once   sync.Once
+	creds   *peercred.Creds
+	handed  int         // the caller's end, or -1
+	silence *time.Timer // closes a silent connection
+	heard   atomic.Bool
+	once    sync.Once
 }
 
 func (c *credConn) PeerCreds() (*peercred.Creds, error) { return c.creds, nil }
 
 func (c *credConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
-	c.release()
+	if n > 0 && !c.heard.Swap(true) {
+		c.release()
+	}
 	return n, err
 }
 
@@ -192,10 +235,23 @@ func (c *credConn) Close() error {
 	return c.Conn.Close()
 }
 
-func (c *credConn) release() {
-	if c.handed >= 0 {
-		c.once.Do(func() { unix.Close(c.handed) })
+// silent runs at the SilenceTimeout.
+func (c *credConn) silent() {
+	c.release()
+	if !c.heard.Load() {
+		c.Conn.Close()
 	}
+}
+
+func (c *credConn) release() {
+	c.once.Do(func() {
+		if c.silence != nil {
+			c.silence.Stop()
+		}
+		if c.handed >= 0 {
+			unix.Close(c.handed)
+		}
+	})
 }
 
 type connListener struct{ p *Provider }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/godbus/dbus/v5"
 
@@ -52,6 +53,7 @@ type busLink struct {
 	next    uint64
 	held    map[uint64][]byte
 	bytes   int
+	got     bool  // a message arrived
 	err     error // set once: no more messages are accepted
 	drain   bool  // Recv returns the messages in order before err
 	closers []func()
@@ -116,6 +118,7 @@ func (l *busLink) deliver(seq uint64, msg []byte) {
 	if l.err != nil {
 		return
 	}
+	l.got = true
 	switch _, dup := l.held[seq]; {
 	case len(msg) > l.max:
 		l.failLocked(fmt.Errorf("dbusipc: link %s: message of %d bytes, over the %d-byte limit", l.path, len(msg), l.max), false)
@@ -130,6 +133,13 @@ func (l *busLink) deliver(seq uint64, msg []byte) {
 		l.bytes += len(msg) + msgOverhead
 		l.cond.Broadcast()
 	}
+}
+
+// heard reports whether a message arrived from the peer.
+func (l *busLink) heard() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.got
 }
 
 // Recv implements message.Link.
@@ -269,8 +279,13 @@ func (p *Provider) open(sender dbus.Sender, path dbus.ObjectPath) (string, *dbus
 	key := linkKey{string(sender), path}
 	max := p.MaxLinks
 	if max <= 0 {
-		max = 256
+		max = defaultMaxLinks
 	}
+	perUser := p.MaxLinksPerUser
+	if perUser == 0 {
+		perUser = defaultMaxLinksPerUser
+	}
+	uid := creds.UID
 	limit := message.DefaultMaxMessageSize
 	if p.Messages != nil && p.Messages.MaxMessageSize > 0 {
 		limit = p.Messages.MaxMessageSize
@@ -289,6 +304,9 @@ func (p *Provider) open(sender dbus.Sender, path dbus.ObjectPath) (string, *dbus
 	if len(p.links) >= max {
 		return "", dbus.MakeFailedError(fmt.Errorf("%w: %d open", ErrTooManyLinks, len(p.links)))
 	}
+	if perUser > 0 && p.perUser[uid] >= perUser {
+		return "", dbus.MakeFailedError(fmt.Errorf("%w: uid %d has %d open", ErrTooManyLinks, uid, p.perUser[uid]))
+	}
 	c := p.callers[key.sender]
 	if c == nil {
 		c = &caller{}
@@ -301,9 +319,21 @@ func (p *Provider) open(sender dbus.Sender, path dbus.ObjectPath) (string, *dbus
 	l := newBusLink(p.conn, key.sender, path, false, limit)
 	p.links[key] = l
 	c.links++
+	p.perUser[uid]++
+	if d := p.silenceTimeout(); d > 0 {
+		t := time.AfterFunc(d, func() {
+			if !l.heard() {
+				l.shut(fmt.Errorf("dbusipc: link %s: the caller sent nothing within %v", path, d), false, true)
+			}
+		})
+		l.onClose(func() { t.Stop() })
+	}
 	l.onClose(func() {
 		p.mu.Lock()
 		delete(p.links, key)
+		if p.perUser[uid]--; p.perUser[uid] == 0 {
+			delete(p.perUser, uid)
+		}
 		c.links--
 		last := c.links == 0 && p.callers[key.sender] == c
 		if last {
