@@ -282,8 +282,13 @@ type LocalProxy struct {
 // requests go through c. allowOrigins lists, one per line, the origins
 // whose pages may call it from another origin (a web view's own origin such
 // as https://appassets.androidplatform.net); pages served through the proxy
-// are always allowed. With secret, every request must carry a fresh random
-// secret, which URL includes as its first path segment.
+// are always allowed. Only this app may use the proxy, since the provider
+// sees this app's identity: where the proxy cannot tell which app or user
+// opened a connection (Android, whose sandbox forbids the lookup, and iOS),
+// every request must carry a fresh random secret, which URL includes as its
+// first path segment; where it can (Linux), it admits only this user's
+// processes. With secret, the secret is required everywhere, in addition to
+// that check.
 func (c *Client) StartProxy(allowOrigins string, secret bool) (*LocalProxy, error) {
 	p := &proxy.Proxy{Transport: c.hc.Transport}
 	for _, o := range strings.Split(allowOrigins, "\n") {
@@ -302,7 +307,8 @@ func (c *Client) StartProxy(allowOrigins string, secret bool) (*LocalProxy, erro
 	return &LocalProxy{url: p.BaseURL(ln.Addr()), p: p}, nil
 }
 
-// URL is the proxy's base URL, e.g. http://127.0.0.1:41234/SECRET.
+// URL is the proxy's base URL, e.g. http://127.0.0.1:41234/SECRET: hand
+// this very URL to the web view or SDK.
 func (lp *LocalProxy) URL() string { return lp.url }
 
 // Close stops the proxy.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/httpipc/httpipc"
 	"github.com/httpipc/httpipc/address"
+	"github.com/httpipc/httpipc/internal/otheruser"
 	"github.com/httpipc/httpipc/servicedir"
 )
 
@@ -93,37 +94,41 @@ func need(t *testing.T, prog, env string) string {
 	return path
 }
 
+// curl, run as this user and as another one (nobody): the default proxy
+// admits only this user; AllowOtherUsers is the explicit way to open it.
 func TestCurl(t *testing.T) {
 	curl := need(t, "curl", "HTTPIPC_REQUIRE_CLIENTS")
-	base := start(t, &Proxy{Service: provider(t, nil), SameUser: true})
-	nobody := &syscall.Credential{Uid: 65534, Gid: 65534}
+	svc := provider(t, nil)
+	base := start(t, &Proxy{Service: svc})
+	open := start(t, &Proxy{Service: svc, AllowOtherUsers: true})
 	for _, tc := range []struct {
-		name string
-		args []string
-		as   *syscall.Credential
-		want string // status code, then the body's start
+		name   string
+		args   []string
+		nobody bool
+		want   string // status code, then the body's start
 	}{
-		{"get", []string{base + "/lesson.txt"}, nil, "200 0123456789"},
-		{"range", []string{"-r", "0-3", base + "/lesson.txt"}, nil, "206 0123"},
-		{"upload", []string{"--data-binary", "abc", base + "/sum"}, nil, "200 3 ba7816bf"},
-		{"rebinding", []string{"-H", "Host: evil.example", base + "/headers"}, nil, "421 httpipc proxy: Host"},
-		{"foreign origin", []string{"-H", "Origin: https://evil.example", base + "/headers"}, nil, "403 httpipc proxy: cross-origin"},
-		{"other user", []string{base + "/headers"}, nobody, "403 httpipc proxy: connection from uid 65534 refused"},
+		{"get", []string{base + "/lesson.txt"}, false, "200 0123456789"},
+		{"range", []string{"-r", "0-3", base + "/lesson.txt"}, false, "206 0123"},
+		{"upload", []string{"--data-binary", "abc", base + "/sum"}, false, "200 3 ba7816bf"},
+		{"rebinding", []string{"-H", "Host: evil.example", base + "/headers"}, false, "421 httpipc proxy: Host"},
+		{"foreign origin", []string{"-H", "Origin: https://evil.example", base + "/headers"}, false, "403 httpipc proxy: cross-origin"},
+		{"other user", []string{base + "/lesson.txt"}, true, `403 httpipc proxy: connection from uid 65534 refused: only this app's user may call\n`},
+		{"other user, allowed", []string{open + "/lesson.txt"}, true, "200 0123456789"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.as != nil && os.Getuid() != 0 {
-				t.Skip("needs root to run curl as another user")
-			}
-			cmd := exec.Command(curl, append([]string{"-sS", "-w", "%{http_code}", "-o", "-"}, tc.args...)...)
-			if tc.as != nil {
-				cmd.SysProcAttr = &syscall.SysProcAttr{Credential: tc.as}
+			args := append([]string{"-sS", "-w", "%{http_code}", "-o", "-"}, tc.args...)
+			cmd := exec.Command(curl, args...)
+			if tc.nobody {
+				otheruser.Require(t)
+				cmd = otheruser.Command(curl, args...)
 			}
 			out, err := cmd.CombinedOutput()
 			if err != nil {
 				t.Fatalf("curl: %v: %s", err, out)
 			}
 			s := string(out)
-			got := s[len(s)-3:] + " " + s[:len(s)-3]
+			// The newline shows that a refusal is one line.
+			got := s[len(s)-3:] + " " + strings.ReplaceAll(s[:len(s)-3], "\n", `\n`)
 			if !strings.HasPrefix(got, tc.want) {
 				t.Fatalf("got %q, want %q...", got, tc.want)
 			}

@@ -22,15 +22,16 @@ type Problem struct {
 func (p *Proxy) forwardError(w http.ResponseWriter, r *http.Request, err error) {
 	if r.Context().Err() != nil && !errors.Is(r.Context().Err(), context.DeadlineExceeded) {
 		// The client hung up; the call to the provider was cancelled.
-		p.logger().Debug("httpipc proxy: client went away", "path", r.URL.Path, "err", err)
+		p.logger().Debug("httpipc proxy: client went away", "url", p.logURL(r.URL, ""), "err", p.redactText(err.Error(), r.URL))
 		return
 	}
 	code := http.StatusBadGateway
 	if errors.Is(err, context.DeadlineExceeded) {
 		code = http.StatusGatewayTimeout
 	}
-	p.logger().Warn("httpipc proxy: forwarding failed", "status", code, "path", r.URL.Path, "err", err)
-	pr := Problem{Type: "about:blank", Title: http.StatusText(code), Status: code, Detail: err.Error()}
+	detail := p.redactText(err.Error(), r.URL)
+	p.logger().Warn("httpipc proxy: forwarding failed", "status", code, "url", p.logURL(r.URL, ""), "err", detail)
+	pr := Problem{Type: "about:blank", Title: http.StatusText(code), Status: code, Detail: detail}
 	w.Header().Set("Content-Type", "application/problem+json")
 	if info, ok := r.Context().Value(corsKey{}).(corsInfo); ok && info.origin != "" {
 		allow(w.Header(), info.origin)

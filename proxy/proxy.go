@@ -3,11 +3,35 @@
 // which only takes a base URL (a web view, a vendor SDK, a web app) reaches
 // the provider's API at http://127.0.0.1:PORT.
 //
-// A port on 127.0.0.1 is open to every app on the device and, through the
-// browser, to every web page, so the proxy guards it (see Proxy): it refuses
-// requests whose Host is not its own address (DNS rebinding), cross-origin
-// requests from origins not listed in AllowOrigins, and, when asked, requests
-// without the per-launch Secret or from another user's processes.
+// A port on 127.0.0.1 is open to every app and every user on the device and,
+// through the browser, to every web page. The provider sees the proxy's own
+// user, not the caller's, so an open proxy would lend this user's identity to
+// anyone (a confused deputy). The proxy therefore guards its port by default
+// (see Proxy):
+//
+//   - only processes of this proxy's own user are admitted: on Linux the
+//     owner of a loopback TCP connection is looked up with sock_diag, and a
+//     Unix socket's peer credentials are checked (its file is also created
+//     with mode 0600). Where the user cannot be looked up (TCP on Android,
+//     macOS, iOS, Windows, and other systems) a per-launch secret is required
+//     instead: a zero-value Proxy makes one itself and BaseURL includes it.
+//     AllowOtherUsers turns this off, for every local user;
+//   - requests whose Host is not the proxy's own address are refused (DNS
+//     rebinding), and so are cross-origin requests from origins not listed in
+//     AllowOrigins;
+//   - with BrowserSessions, only a browser that opened a one-time launch URL
+//     (LaunchURL) gets in: it trades the URL's token for an HttpOnly,
+//     SameSite=Strict cookie that every later request must carry;
+//   - with Paths, only the listed paths are forwarded.
+//
+// Each refusal is a one-line 4xx answer, also logged. Log lines never carry
+// the secret, a launch token, cookies or OAuth codes and tokens found in a
+// URL's query.
+//
+// The provider always gets an RFC 7239 Forwarded field written by the proxy,
+// replacing any the client sent, so a provider can tell that a request came
+// through a proxy (an authorization server refuses to issue tokens through
+// one, since they would be bound to the proxy's user).
 //
 // Forwarding is net/http/httputil's ReverseProxy over an httpipc.Transport:
 // bodies stream both ways through bounded buffers, streamed responses
@@ -23,7 +47,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -62,12 +85,33 @@ type Proxy struct {
 	AllowOrigins []string
 	// Secret, when set, must come with every request: as the first path
 	// segment, which is removed before forwarding (BaseURL includes it), or
-	// in the Httpipc-Secret header. NewSecret makes one per launch.
+	// in the Httpipc-Secret header. NewSecret makes one per launch. It is
+	// required in addition to the user check. Empty means none where the
+	// proxy can check the caller's user, and a secret the proxy makes itself
+	// where it cannot (see AllowOtherUsers): hand clients BaseURL, not a URL
+	// of your own making.
 	Secret string
-	// SameUser admits only loopback TCP connections from processes of this
-	// process's user (Linux only: Serve fails elsewhere). Connections on a
-	// Unix socket are checked by their peer credentials.
-	SameUser bool
+	// AllowOtherUsers admits connections from every local user. By default
+	// only this process's user is admitted: a loopback TCP connection's
+	// owner is looked up with sock_diag (Linux), a Unix socket's peer by its
+	// credentials (Linux, Android, macOS, iOS). Where the lookup is not
+	// possible (TCP on Android, macOS, iOS, Windows and others; Unix sockets
+	// on Windows) a secret is required instead, Secret or one the proxy
+	// makes (BaseURL includes it), unless BrowserSessions is set, whose
+	// session cookie then serves as the secret.
+	AllowOtherUsers bool
+	// BrowserSessions admits only browsers (or web views) that opened a
+	// launch URL made by LaunchURL: the proxy trades the URL's one-time
+	// token for a session cookie (HttpOnly, SameSite=Strict) and redirects
+	// to the URL's target; every other request must carry that cookie,
+	// which the provider never sees. A URL shown to the user or passed on a
+	// command line can be read by other local users; its token works once.
+	BrowserSessions bool
+	// Paths, when set, lists the only paths forwarded, after the secret is
+	// taken off: an entry ending in "/" forwards every path under it, any
+	// other entry that path alone. Other requests are answered 404 here.
+	// Empty means every path.
+	Paths []string
 	// Timeout bounds each request, from its arrival to the end of the
 	// response. Zero means none, so long downloads and streams are not cut.
 	Timeout time.Duration
@@ -77,6 +121,8 @@ type Proxy struct {
 
 	once sync.Once
 	rp   *httputil.ReverseProxy
+	auto string // the secret made where the user cannot be checked
+	sess sessions
 
 	mu  sync.Mutex
 	srv *http.Server
@@ -92,10 +138,12 @@ func NewSecret() string {
 
 // Listen listens where a proxy should: "" or "127.0.0.1:0" is a free port
 // on 127.0.0.1, "host:port" a given one, "unix:/path" a Unix socket. Only
-// loopback addresses are accepted.
+// loopback addresses are accepted. A Unix socket file is created with mode
+// 0600 (owner only), with no moment when other users could connect, and a
+// missing parent directory with mode 0700.
 func Listen(addr string) (net.Listener, error) {
 	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
-		return net.Listen("unix", path)
+		return listenUnix(path)
 	}
 	if addr == "" {
 		addr = "127.0.0.1:0"
@@ -114,15 +162,17 @@ func Listen(addr string) (net.Listener, error) {
 }
 
 // BaseURL is the URL to hand to a web view or SDK for a proxy serving on
-// addr, with the secret as its first path segment. For a Unix socket its
-// host is "localhost" and the client must dial the socket itself.
+// addr, with the secret, if one is required there, as its first path
+// segment. For a Unix socket its host is "localhost" and the client must
+// dial the socket itself.
 func (p *Proxy) BaseURL(addr net.Addr) string {
+	p.once.Do(p.init)
 	u := url.URL{Scheme: "http", Host: "localhost"}
 	if a, ok := addr.(*net.TCPAddr); ok {
 		u.Host = a.String()
 	}
-	if p.Secret != "" {
-		u.Path = "/" + p.Secret
+	if s := p.secretFor(addr, false); s != "" {
+		u.Path = "/" + s
 	}
 	return u.String()
 }
@@ -130,11 +180,7 @@ func (p *Proxy) BaseURL(addr net.Addr) string {
 // Serve accepts connections on ln and forwards their requests until Close
 // or Shutdown. It returns http.ErrServerClosed after those.
 func (p *Proxy) Serve(ln net.Listener) error {
-	if p.SameUser {
-		if _, isTCP := ln.Addr().(*net.TCPAddr); isTCP && !loopbackSupported() {
-			return errors.New("proxy: SameUser needs Linux for TCP listeners; use a Unix socket")
-		}
-	}
+	p.once.Do(p.init)
 	p.mu.Lock()
 	if p.srv == nil {
 		p.srv = &http.Server{
@@ -180,15 +226,17 @@ func (p *Proxy) logger() *slog.Logger {
 }
 
 // ServeHTTP guards and forwards one request. It can also be mounted in a
-// server of the app's own, whose connections then skip the SameUser check
-// unless that server sets ConnContext to ConnContext.
+// server of the app's own, which must then set its http.Server.ConnContext
+// to ConnContext: without it the proxy cannot check the caller's user and
+// refuses every request, unless AllowOtherUsers is set.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.once.Do(p.init)
 	cors, ok := p.guard(w, r)
 	if !ok {
 		return
 	}
-	if cors.preflight {
+	if !p.forwards(r.URL.Path) {
+		p.refuse(w, r, "", http.StatusNotFound, "this proxy does not forward "+r.URL.Path)
 		return
 	}
 	ctx := r.Context()
@@ -204,7 +252,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// goes to the provider in one write instead of streaming.
 		b := make([]byte, r.ContentLength)
 		if _, err := io.ReadFull(r.Body, b); err != nil {
-			p.refuse(w, r, http.StatusBadRequest, "reading the request body: "+err.Error())
+			p.refuse(w, r, "", http.StatusBadRequest, "reading the request body: "+err.Error())
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(b))
@@ -213,10 +261,31 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.rp.ServeHTTP(w, r)
 }
 
+// Guard returns a handler that applies the proxy's checks (Host, user,
+// origin, secret, browser session) to each request and then passes it to
+// h instead of forwarding it: for what an app serves itself next to the
+// proxy, such as a web view's pages, so that they are no more open than the
+// API behind the proxy. The secret is taken off the path first. Paths does
+// not apply.
+func (p *Proxy) Guard(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.once.Do(p.init)
+		cors, ok := p.guard(w, r)
+		if !ok {
+			return
+		}
+		if cors.origin != "" {
+			allow(w.Header(), cors.origin)
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
 // smallBody is the largest request body read whole before forwarding.
 const smallBody = 16 << 10
 
 func (p *Proxy) init() {
+	p.auto = NewSecret()
 	tr := p.Transport
 	if tr == nil {
 		tr = &httpipc.Transport{Service: p.Service, Logger: p.Logger}
@@ -232,7 +301,10 @@ func (p *Proxy) init() {
 }
 
 // rewrite makes the outbound request: the provider's Host, and an RFC 7239
-// Forwarded field from which it can rebuild the URL the client saw.
+// Forwarded field from which it can rebuild the URL the client saw. The
+// field replaces whatever the client sent: the provider must always be able
+// to tell that the request came through a proxy. The proxy's own
+// credentials (secret header, session cookie) do not reach the provider.
 func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	host := p.Host
 	if host == "" {
@@ -242,6 +314,7 @@ func (p *Proxy) rewrite(pr *httputil.ProxyRequest) {
 	pr.Out.URL.Host = host
 	pr.Out.Host = host
 	pr.Out.Header.Del(SecretHeader)
+	dropSessionCookies(pr.Out.Header)
 	fwd := "proto=http"
 	if pr.In.Host != "" {
 		fwd = "host=" + quote(pr.In.Host) + ";" + fwd

@@ -377,16 +377,23 @@ func TestListen(t *testing.T) {
 	}
 }
 
-// Requests through a Unix socket skip the Host check (no browser reaches it).
+// Requests through a Unix socket skip the Host check (no browser reaches it);
+// the user check admits this process's user by its peer credentials.
 func TestUnixListener(t *testing.T) {
-	p := &Proxy{Service: provider(t, nil), Logger: quiet(), SameUser: true}
+	p := &Proxy{Service: provider(t, nil), Logger: quiet()}
 	path := filepath.Join(t.TempDir(), "proxy.sock")
 	ln, err := Listen("unix:" + path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("socket file: %v %v, want mode 0600", fi.Mode(), err)
+	}
 	go p.Serve(ln)
 	defer p.Close()
+	if base := p.BaseURL(ln.Addr()); base != "http://localhost" {
+		t.Errorf("base URL %s: no secret is needed where the peer's user is known", base)
+	}
 	c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "unix", path)
 	}}}
@@ -399,4 +406,8 @@ func TestUnixListener(t *testing.T) {
 	if resp.StatusCode != 200 || !bytes.HasPrefix(b, []byte("path=/headers host=anything")) {
 		t.Fatalf("got %d %s", resp.StatusCode, b)
 	}
+}
+
+func textLogger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 }

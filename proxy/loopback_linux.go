@@ -1,3 +1,0 @@
-package proxy
-
-func loopbackSupported() bool { return true }

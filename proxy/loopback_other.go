@@ -1,5 +1,0 @@
-//go:build !linux
-
-package proxy
-
-func loopbackSupported() bool { return false }
