@@ -27,7 +27,8 @@ const SeqPacketMax = 64 << 10
 // MaxConns and MaxConnsPerUser (over a cap, a 503 response and the close).
 // It returns when ln is closed.
 func ServeSeqPacket(ln *net.UnixListener, srv *Server) error {
-	lim := &channelLimits{max: capOr(srv.MaxConns, 512), perUser: capOr(srv.MaxConnsPerUser, 128), open: map[int]int{}}
+	lim := &channelLimits{max: capOr(srv.MaxConns, 512), perUser: capOr(srv.MaxConnsPerUser, 128),
+		open: map[int]int{}, refusers: make(chan struct{}, 16)}
 	for {
 		c, err := ln.AcceptUnix()
 		if err != nil {
@@ -45,7 +46,17 @@ func ServeSeqPacket(ln *net.UnixListener, srv *Server) error {
 			uid = peer.UID
 		}
 		if !lim.acquire(uid) {
-			refuseSeqPacket(c, errorResponse(http.StatusServiceUnavailable, httpmsg.CodeTooMany, "too many channels"))
+			// A few refusals at a time wait for the request they answer;
+			// past that, channels are closed at once.
+			select {
+			case lim.refusers <- struct{}{}:
+				go func() {
+					refuseSeqPacket(c, errorResponse(http.StatusServiceUnavailable, httpmsg.CodeTooMany, "too many channels"))
+					<-lim.refusers
+				}()
+			default:
+				c.Close()
+			}
 			continue
 		}
 		go func() {
@@ -55,9 +66,14 @@ func ServeSeqPacket(ln *net.UnixListener, srv *Server) error {
 	}
 }
 
-// refuseSeqPacket sends one response without waiting and closes c.
+// refuseSeqPacket answers the first request on c, or the silence of a
+// second, with resp and closes c. (Closing a channel with a request unread
+// would reset it before the client reads the answer.)
 func refuseSeqPacket(c *net.UnixConn, resp []byte) {
-	_ = c.SetWriteDeadline(time.Now().Add(10 * time.Millisecond))
+	_ = c.SetReadDeadline(time.Now().Add(time.Second))
+	var b [1]byte
+	_, _, _, _, _ = c.ReadMsgUnix(b[:], nil)
+	_ = c.SetWriteDeadline(time.Now().Add(time.Second))
 	_, _ = c.Write(resp)
 	c.Close()
 }
@@ -68,6 +84,7 @@ type channelLimits struct {
 	max, perUser int
 	total        int
 	open         map[int]int
+	refusers     chan struct{} // bounds the refusals under way
 }
 
 func (l *channelLimits) acquire(uid int) bool {

@@ -5,9 +5,13 @@ package message
 import (
 	"context"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/httpipc/httpipc"
+	"github.com/httpipc/httpipc/bhttp"
 )
 
 // seqPacket serves srv on a real SOCK_SEQPACKET socket and dials it.
@@ -31,4 +35,46 @@ func seqPacket(t *testing.T, srv *Server) Channel {
 	}
 	t.Cleanup(func() { ch.Close() })
 	return ch
+}
+
+// TestSeqPacketLimits: a peer the policy refuses gets one 403 even if it
+// sends nothing, and a user over its channel cap gets one 503.
+func TestSeqPacketLimits(t *testing.T) {
+	get := func(t *testing.T, ch Channel) *http.Response {
+		t.Helper()
+		resp, err := (&http.Client{Transport: &Transport{Channel: ch}}).Get("http://lms/hello")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	t.Run("refused before reading", func(t *testing.T) {
+		ch := seqPacket(t, &Server{Handler: testHandler(), Logger: quiet(), Policy: httpipc.AllowUIDs(1<<31 - 3)})
+		c := ch.(*SeqPacketChannel).c
+		buf := make([]byte, SeqPacketMax)
+		n, err := c.Read(buf) // nothing was sent
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := bhttp.DecodeResponse(buf[:n], bhttp.Limits{})
+		if err != nil || resp.Status != http.StatusForbidden || resp.Header.Get("Httpipc-Error") != "forbidden" {
+			t.Fatalf("refusal: %+v %v, want 403 forbidden", resp, err)
+		}
+	})
+	t.Run("per-user cap", func(t *testing.T) {
+		srv := &Server{Handler: testHandler(), Logger: quiet(), MaxConnsPerUser: 1}
+		first := seqPacket(t, srv)
+		if resp := get(t, first); resp.StatusCode != http.StatusOK {
+			t.Fatalf("first channel: %s", resp.Status)
+		}
+		second, err := DialSeqPacket(context.Background(), first.(*SeqPacketChannel).c.RemoteAddr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer second.Close()
+		if resp := get(t, second); resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Httpipc-Error") != "too-many" {
+			t.Fatalf("second channel over a cap of 1: %s %v, want 503 too-many", resp.Status, resp.Header)
+		}
+	})
 }
