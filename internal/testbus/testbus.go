@@ -23,7 +23,26 @@ var ErrNoDaemon = errors.New("dbus-daemon not installed (Debian package dbus-dae
 // The test is skipped when dbus-daemon is not installed.
 func Start(t testing.TB, services map[string]string, env ...string) string {
 	t.Helper()
-	b, err := Launch(services, env...)
+	return StartOptions(t, Options{Services: services, Env: env})
+}
+
+// Options configures a bus.
+type Options struct {
+	// Services maps bus names to the program the bus runs to start them.
+	Services map[string]string
+	// Env is added to the daemon's environment, which the programs it
+	// starts inherit.
+	Env []string
+	// OtherUsers lets processes of any user connect to the bus and own
+	// names, as on a shared bus: for the two-user tests, in which the
+	// other user plays a rogue provider or caller.
+	OtherUsers bool
+}
+
+// StartOptions is Start with more options.
+func StartOptions(t testing.TB, opt Options) string {
+	t.Helper()
+	b, err := LaunchOptions(opt)
 	if errors.Is(err, ErrNoDaemon) {
 		t.Skip(err)
 	}
@@ -51,6 +70,12 @@ func (b *Bus) Close() {
 
 // Launch runs dbus-daemon as Start does, until Close.
 func Launch(services map[string]string, env ...string) (*Bus, error) {
+	return LaunchOptions(Options{Services: services, Env: env})
+}
+
+// LaunchOptions runs dbus-daemon as StartOptions does, until Close.
+func LaunchOptions(opt Options) (*Bus, error) {
+	services, env := opt.Services, opt.Env
 	daemon, err := exec.LookPath("dbus-daemon")
 	if err != nil {
 		return nil, ErrNoDaemon
@@ -63,6 +88,15 @@ func Launch(services map[string]string, env ...string) (*Bus, error) {
 	fail := func(err error) (*Bus, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("testbus: %w", err)
+	}
+	allowUsers := ""
+	if opt.OtherUsers {
+		// Other users must reach the socket in it; the services
+		// directory stays closed.
+		if err := os.Chmod(dir, 0o755); err != nil {
+			return fail(err)
+		}
+		allowUsers = `    <allow user="*"/>`
 	}
 	svcDir := filepath.Join(dir, "services")
 	if err := os.Mkdir(svcDir, 0o700); err != nil {
@@ -93,6 +127,7 @@ func Launch(services map[string]string, env ...string) (*Bus, error) {
 		`    <allow send_destination="*" eavesdrop="true"/>`,
 		`    <allow eavesdrop="true"/>`,
 		`    <allow own="*"/>`,
+		allowUsers,
 		`  </policy>`,
 		`</busconfig>`, ""}, "\n")
 	if err := os.WriteFile(config, []byte(conf), 0o644); err != nil {
