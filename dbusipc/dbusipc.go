@@ -193,7 +193,9 @@ func (p *Provider) connect(sender dbus.Sender) (dbus.UnixFD, *dbus.Error) {
 	select {
 	case p.conns <- cc:
 	case <-p.done:
-		cc.Close()
+		cc.stopSilence()
+		cc.release()
+		c.Close()
 		return -1, dbus.MakeFailedError(errors.New("provider is shutting down"))
 	}
 	// The reply carries the descriptor; this process keeps its copy open
@@ -225,14 +227,24 @@ func (c *credConn) PeerCreds() (*peercred.Creds, error) { return c.creds, nil }
 func (c *credConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if n > 0 && !c.heard.Swap(true) {
+		c.stopSilence()
 		c.release()
 	}
 	return n, err
 }
 
 func (c *credConn) Close() error {
+	c.stopSilence()
 	c.release()
 	return c.Conn.Close()
+}
+
+// stopSilence stops the silence timer. Read and Close run only after the
+// connection was handed to the server, and so after the timer was set.
+func (c *credConn) stopSilence() {
+	if c.silence != nil {
+		c.silence.Stop()
+	}
 }
 
 // silent runs at the SilenceTimeout.
@@ -245,9 +257,6 @@ func (c *credConn) silent() {
 
 func (c *credConn) release() {
 	c.once.Do(func() {
-		if c.silence != nil {
-			c.silence.Stop()
-		}
 		if c.handed >= 0 {
 			unix.Close(c.handed)
 		}
