@@ -4,6 +4,7 @@ package proxy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -220,4 +221,80 @@ fetch('/api/classes', {method: 'POST', headers: {'Content-Type': 'application/js
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	return addr
+}
+
+// A proxy on a unix: socket: the socket file is 0600, so another user
+// cannot even connect; were the file opened up (or the socket abstract),
+// the peer credentials check refuses that user with 403.
+func TestOtherUserUnixSocket(t *testing.T) {
+	otheruser.Require(t)
+	curl := need(t, "curl", "HTTPIPC_REQUIRE_CLIENTS")
+	path := filepath.Join(otheruser.Dir(t), "proxy.sock")
+	ln, err := Listen("unix:" + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Proxy{Service: provider(t, nil), Logger: quiet()}
+	go p.Serve(ln)
+	defer p.Close()
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("socket file mode %v (%v), want 0600", fi.Mode(), err)
+	}
+	args := []string{"-sS", "-w", "%{http_code}", "-o", "-", "--unix-socket", path, "http://localhost/lesson.txt"}
+	if out, err := exec.Command(curl, args...).CombinedOutput(); err != nil || string(out) != "0123456789200" {
+		t.Fatalf("this user: %v %q", err, out)
+	}
+	out, err := otheruser.Command(curl, args...).CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 7 { // curl: could not connect
+		t.Fatalf("the other user connected to the 0600 socket: %v %q", err, out)
+	}
+	if err := os.Chmod(path, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	out, err = otheruser.Command(curl, args...).CombinedOutput()
+	if want := "httpipc proxy: connection from uid 65534 refused: only this app's user may call\n403"; err != nil || string(out) != want {
+		t.Fatalf("the other user through an open socket file: %v %q, want %q", err, out, want)
+	}
+}
+
+// Another user can neither open a browser session's launch URL (refused
+// before the token is looked at, so the user's browser can still use it)
+// nor use a stolen session cookie.
+func TestOtherUserLaunchURL(t *testing.T) {
+	otheruser.Require(t)
+	curl := need(t, "curl", "HTTPIPC_REQUIRE_CLIENTS")
+	p := &Proxy{Service: provider(t, nil), BrowserSessions: true, Logger: quiet()}
+	ln, err := Listen("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go p.Serve(ln)
+	defer p.Close()
+	launch, err := p.LaunchURL(ln.Addr(), "/lesson.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := "httpipc proxy: connection from uid 65534 refused: only this app's user may call\n403"
+	out, err := otheruser.Command(curl, "-sS", "-w", "%{http_code}", "-o", "-", launch).CombinedOutput()
+	if err != nil || string(out) != refused {
+		t.Fatalf("the other user opening the launch URL: %v %q", err, out)
+	}
+	jarFile := filepath.Join(otheruser.Dir(t), "cookies")
+	out, err = exec.Command(curl, "-sS", "-L", "-c", jarFile, "-w", "%{http_code}", "-o", "-", launch).CombinedOutput()
+	if err != nil || string(out) != "0123456789200" {
+		t.Fatalf("this user opening the launch URL: %v %q", err, out)
+	}
+	if err := os.Chmod(jarFile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String() + "/lesson.txt"
+	if out, err := exec.Command(curl, "-sS", "-b", jarFile, "-w", "%{http_code}", "-o", "-", base).CombinedOutput(); err != nil || string(out) != "0123456789200" {
+		t.Fatalf("this user with the cookie: %v %q", err, out)
+	}
+	out, err = otheruser.Command(curl, "-sS", "-b", jarFile, "-w", "%{http_code}", "-o", "-", base).CombinedOutput()
+	if err != nil || string(out) != refused {
+		t.Fatalf("the other user with a stolen cookie: %v %q", err, out)
+	}
 }
