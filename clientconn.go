@@ -131,6 +131,9 @@ func (cc *clientConn) roundTrip(req *http.Request) (*http.Response, error) {
 			return fail(err)
 		}
 	}
+	if req.Method == http.MethodHead {
+		cc.dec.ExpectHeadResponse()
+	}
 	rh, err := cc.dec.ReadResponseHead(got1xx(ctx))
 	if err != nil {
 		return fail(responseError(err))

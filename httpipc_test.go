@@ -606,3 +606,43 @@ func TestBodyChunking(t *testing.T) {
 		}
 	}
 }
+
+// TestNoContentResponses: a response to HEAD and a 304 carry the handler's
+// Content-Length (the length of the representation) and no content.
+func TestNoContentResponses(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/doc", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "10")
+		if r.URL.Query().Has("unchanged") {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		if r.Method != http.MethodHead {
+			io.WriteString(w, "0123456789")
+		}
+	})
+	c := NewClient(startServer(t, &Server{Handler: mux}))
+	for _, tc := range []struct {
+		method, query string
+		status        int
+		body          string
+	}{
+		{"HEAD", "", 200, ""},
+		{"HEAD", "unchanged", 304, ""},
+		{"GET", "", 200, "0123456789"},
+		{"GET", "unchanged", 304, ""},
+	} {
+		t.Run(tc.method+" "+tc.query, func(t *testing.T) {
+			req, _ := http.NewRequest(tc.method, "http://lms/doc?"+tc.query, nil)
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if err != nil || resp.StatusCode != tc.status || string(b) != tc.body || resp.Header.Get("Content-Length") != "10" {
+				t.Fatalf("%d %q %v, Content-Length %q; want %d %q, Content-Length 10", resp.StatusCode, b, err, resp.Header.Get("Content-Length"), tc.status, tc.body)
+			}
+		})
+	}
+}

@@ -77,7 +77,18 @@ func DecodeRequest(b []byte, lim Limits) (*Request, error) {
 // DecodeResponse decodes a response held whole in b, with the same rules as
 // DecodeRequest.
 func DecodeResponse(b []byte, lim Limits) (*Response, error) {
+	return decodeResponse(b, lim, false)
+}
+
+// DecodeHeadResponse decodes a response to a HEAD request held whole in b:
+// its content must be empty, whatever its Content-Length says.
+func DecodeHeadResponse(b []byte, lim Limits) (*Response, error) {
+	return decodeResponse(b, lim, true)
+}
+
+func decodeResponse(b []byte, lim Limits, head bool) (*Response, error) {
 	r := memReader(b, lim)
+	r.head = head
 	resp := &Response{}
 	h, err := r.ReadResponseHead(func(status int, h http.Header) error {
 		resp.Informational = append(resp.Informational, Informational{status, h})

@@ -37,6 +37,7 @@ type Reader struct {
 	remain  uint64 // bytes left in the current chunk or the known-length content
 	total   int64  // content bytes delivered so far
 	want    int64  // Content-Length the header section announced, or -1
+	head    bool   // the next response answers a HEAD request
 	trailer http.Header
 	err     error
 	scratch []byte
@@ -84,7 +85,7 @@ func (r *Reader) ReadRequestHead() (*RequestHead, error) {
 	if h.Header, err = r.readFields("header section", budget); err != nil {
 		return nil, r.fail(err)
 	}
-	if h.ContentLength, err = r.startContent(h.Header); err != nil {
+	if h.ContentLength, err = r.startContent(h.Header, false); err != nil {
 		return nil, r.fail(err)
 	}
 	return h, nil
@@ -98,6 +99,11 @@ type ResponseHead struct {
 	// known-length framing, and -1 otherwise.
 	ContentLength int64
 }
+
+// ExpectHeadResponse tells the Reader that the next response answers a
+// HEAD request: its content must be empty, whatever its Content-Length
+// says.
+func (r *Reader) ExpectHeadResponse() { r.head = true }
 
 // ReadResponseHead reads the next message, which must be a response, up to
 // its content. Each informational (1xx) response before the final one is
@@ -128,7 +134,12 @@ func (r *Reader) ReadResponseHead(info func(status int, h http.Header) error) (*
 		}
 		if st >= finalMin {
 			resp := &ResponseHead{Status: int(st), Header: h}
-			if resp.ContentLength, err = r.startContent(h); err != nil {
+			// A response to HEAD, a 204 and a 304 have no content; the
+			// Content-Length of HEAD and 304 describes the representation
+			// (RFC 9110 sections 8.6, 9.3.2, 15.4.5).
+			noContent := r.head || st == http.StatusNoContent || st == http.StatusNotModified
+			r.head = false
+			if resp.ContentLength, err = r.startContent(h, noContent); err != nil {
 				return nil, r.fail(err)
 			}
 			return resp, nil
@@ -275,7 +286,7 @@ func (r *Reader) fail(err error) error {
 }
 
 // startContent positions the reader at the content and works out its length.
-func (r *Reader) startContent(h http.Header) (int64, error) {
+func (r *Reader) startContent(h http.Header, noContent bool) (int64, error) {
 	r.state = stateContent
 	r.want = -1
 	if cl, ok := h["Content-Length"]; ok {
@@ -288,6 +299,9 @@ func (r *Reader) startContent(h http.Header) (int64, error) {
 		}
 		r.want = int64(n)
 	}
+	if noContent {
+		r.want = 0
+	}
 	if !r.known {
 		return -1, nil
 	}
@@ -298,6 +312,9 @@ func (r *Reader) startContent(h http.Header) (int64, error) {
 			return 0, nil
 		}
 		return 0, unexpected(err, "content length")
+	}
+	if noContent && n != 0 {
+		return 0, malformed("a response to HEAD, 204 or 304 with %d bytes of content", n)
 	}
 	if r.want >= 0 && int64(n) != r.want {
 		return 0, malformed("content length %d disagrees with Content-Length %d", n, r.want)

@@ -20,7 +20,10 @@ var update = flag.Bool("update", false, "rewrite testdata/vectors.json from the 
 type vector struct {
 	Name        string `json:"name"`
 	Description string `json:"description"`
-	Kind        string `json:"kind"` // "request" or "response"
+	// Kind is "request", "response", or "head-response": a response to a
+	// HEAD request, whose content must be empty whatever its
+	// Content-Length says.
+	Kind string `json:"kind"`
 	// Hex is the encoded message.
 	Hex string `json:"hex"`
 	// Encode says that an encoder given Message must produce exactly Hex.
@@ -126,7 +129,17 @@ func definedVectors() []vector {
 		{Name: "response-103-then-204", Kind: "response", Encode: true,
 			Description: "an informational 103 before a 204 with no content",
 			Message:     &message{Informational: []info{{103, [][2]string{{"link", "</a.css>; rel=preload"}}}}, Status: 204}},
+		{Name: "head-response-with-content-length", Kind: "head-response", Encode: true,
+			Description: "a response to HEAD: Content-Length gives the length a GET would have; the content is empty",
+			Message:     &message{Status: 200, Header: [][2]string{{"content-length", "51"}, {"content-type", "text/plain"}}}},
+		{Name: "response-304-with-content-length", Kind: "response", Encode: true,
+			Description: "304 with the Content-Length of the selected representation and no content (RFC 9110 section 15.4.5)",
+			Message:     &message{Status: 304, Header: [][2]string{{"content-length", "51"}, {"etag", `"x"`}}}},
 		// Invalid messages.
+		{Name: "head-response-with-content", Kind: "head-response", Error: "malformed", Hex: "03" + "40c8" + "00" + "0178" + "00" + "00",
+			Description: "a response to HEAD that has content"},
+		{Name: "response-204-known-length-content", Kind: "response", Error: "malformed", Hex: "01" + "40cc" + "00" + "01" + "78" + "00",
+			Description: "a known-length 204 with one byte of content"},
 		{Name: "bad-framing-indicator", Kind: "request", Error: "malformed", Hex: "04",
 			Description: "framing indicator 4 is not defined"},
 		{Name: "response-framing-for-request", Kind: "request", Error: "malformed", Hex: "03",
@@ -240,7 +253,11 @@ func TestVectors(t *testing.T) {
 				wantReq := v.Message.request()
 				want = wantReq
 			} else {
-				resp, err := DecodeResponse(b, Limits{})
+				decode := DecodeResponse
+				if v.Kind == "head-response" {
+					decode = DecodeHeadResponse
+				}
+				resp, err := decode(b, Limits{})
 				if class := errorClass(err); class != v.Error {
 					t.Fatalf("error class %q, want %q (%v)", class, v.Error, err)
 				}

@@ -172,3 +172,37 @@ func FuzzServeMessage(f *testing.F) {
 		}
 	})
 }
+
+// TestNoContentResponses: in message mode too, a response to HEAD and a
+// 304 keep the handler's Content-Length and carry no content.
+func TestNoContentResponses(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/doc", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "10")
+		if r.URL.Query().Has("unchanged") {
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+		if r.Method != http.MethodHead {
+			io.WriteString(w, "0123456789")
+		}
+	})
+	for name, ch := range channels(t, &Server{Handler: mux, Logger: quiet()}) {
+		c := &http.Client{Transport: &Transport{Channel: ch}}
+		for _, tc := range []struct {
+			method, query string
+			status        int
+		}{{"HEAD", "", 200}, {"HEAD", "unchanged", 304}, {"GET", "unchanged", 304}} {
+			req, _ := http.NewRequest(tc.method, "http://lms/doc?"+tc.query, nil)
+			resp, err := c.Do(req)
+			if err != nil {
+				t.Fatalf("%s %s %s: %v", name, tc.method, tc.query, err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.status || len(b) != 0 || resp.Header.Get("Content-Length") != "10" {
+				t.Fatalf("%s %s %s: %d %q, Content-Length %q", name, tc.method, tc.query, resp.StatusCode, b, resp.Header.Get("Content-Length"))
+			}
+		}
+	}
+}

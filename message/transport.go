@@ -79,7 +79,11 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if len(out) > max {
 		return nil, fmt.Errorf("%w: response message of %d bytes, channel limit %d bytes", ErrTooLarge, len(out), max)
 	}
-	resp, err := bhttp.DecodeResponse(out, bhttp.Limits{MaxFieldSectionSize: t.MaxHeaderBytes})
+	decode := bhttp.DecodeResponse
+	if req.Method == http.MethodHead {
+		decode = bhttp.DecodeHeadResponse
+	}
+	resp, err := decode(out, bhttp.Limits{MaxFieldSectionSize: t.MaxHeaderBytes})
 	if err != nil {
 		return nil, fmt.Errorf("message: bad response from provider: %w", err)
 	}
