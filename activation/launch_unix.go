@@ -33,6 +33,13 @@ const trampoline = `LISTEN_PID=$$; export LISTEN_PID; exec "$0" "$@"`
 // environment, in a new session, with standard input from /dev/null and its
 // output appended to SOCKET.log. The provider outlives the caller. Only a
 // service-directory entry can name what is started.
+//
+// The socket's directory is opened with transport.OpenSocketDir, which
+// refuses (transport.ErrUnsafePath) a directory another user could write
+// to, and a fallback runtime directory (no XDG_RUNTIME_DIR) that is not this
+// user's own with mode 0700. SOCKET.lock and SOCKET.log are opened relative
+// to that directory, with O_NOFOLLOW: a symbolic link, or a file that is not
+// a regular file of this user, is refused with ErrUnsafePath.
 func Launch(ctx context.Context, e *servicedir.Entry) error {
 	if len(e.Exec) == 0 {
 		return fmt.Errorf("%w: %s", ErrNoExec, e.Name)

@@ -25,4 +25,16 @@
 //
 // The caller's uid and pid come from the bus (GetConnectionCredentials) and
 // feed the same policies as on sockets.
+//
+// A Client never sends a request to an owner it has not checked: it
+// resolves the well-known name to its owner's unique name (GetNameOwner,
+// after StartServiceByName when nobody owns it), checks that connection's
+// credentials against Client.Provider, and calls the unique name. Should the
+// name change owner in between, the call fails instead of reaching the new
+// owner.
+//
+// A Provider bounds what callers can hold: Provider.MaxLinks links in all
+// (256), Provider.MaxLinksPerUser per uid (32), and Provider.SilenceTimeout
+// (10 seconds) for a link that received no Frame since Open and for a
+// Connect socket on which no byte arrived; both are closed then.
 package dbusipc
