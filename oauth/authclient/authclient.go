@@ -2,8 +2,9 @@
 // flow, on golang.org/x/oauth2: it builds the authorization URL with PKCE
 // (S256) and state, takes the redirect (from a loopback listener on the
 // desktop, or as a string from a mobile host app), trusts the ipc-service
-// it carries only as the answer to its own request and only for a
-// registered provider, redeems the code over IPC when offline and over the
+// it carries only as the answer to its own request, only when it is the
+// one of the authorization server the login started with (and iss, RFC
+// 9207, names that server), and only for a registered provider, redeems the code over IPC when offline and over the
 // network otherwise, and returns an *http.Client that reaches the API and
 // refreshes its token by whichever path applies. The code that uses that
 // client is the same online and offline.
