@@ -56,7 +56,8 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	go (&httpipc.Server{Handler: mux, Policy: httpipc.AllowAny()}).Serve(ln)
+	// This user and the uids of registered clients may connect.
+	go (&httpipc.Server{Handler: mux, Policy: store.ClientPolicy()}).Serve(ln)
 
 	resp, err := httpipc.NewClient("unix:" + filepath.Join(dir, "lms.sock")).Get("https://lms.example/api/classes")
 	if err != nil {
