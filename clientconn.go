@@ -328,7 +328,14 @@ func (rb *responseBody) done() {
 	}
 	ok := rb.keep
 	if rb.writeDone != nil {
-		if err := <-rb.writeDone; err != nil {
+		select {
+		case err := <-rb.writeDone:
+			ok = ok && err == nil
+		default:
+			// The response is complete before the request content was
+			// sent whole: stop sending (docs/PROTOCOL.md, section 5).
+			// Closing the connection ends the writer; its error is not
+			// this request's failure.
 			ok = false
 		}
 	}

@@ -646,3 +646,44 @@ func TestNoContentResponses(t *testing.T) {
 		})
 	}
 }
+
+// TestCompleteResponseMidUpload: a provider may answer before it has read
+// the request content; the client then stops sending, and the response is
+// the request's result even though the upload never ends.
+func TestCompleteResponseMidUpload(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/early", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, "early")
+	})
+	c := NewClient(startServer(t, &Server{Handler: mux}))
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	// More than the client sends inline, then nothing: the upload stalls.
+	go pw.Write(make([]byte, 200<<10))
+	done := make(chan string, 1)
+	go func() {
+		resp, err := c.Post("http://lms/early", "application/octet-stream", pr)
+		if err != nil {
+			done <- err.Error()
+			return
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		done <- fmt.Sprintf("%d %s %v", resp.StatusCode, b, err)
+	}()
+	select {
+	case got := <-done:
+		if got != "202 early <nil>" {
+			t.Fatalf("got %q, want the early response", got)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("the client waited for the upload to end after the response was complete")
+	}
+	// The next request goes through on a fresh connection.
+	resp, err := c.Get("http://lms/early")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+}
