@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -23,7 +24,15 @@ func runLogin(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("login", "--service ADDR --client-id ID [--scope S]...",
 		"Logs in as a desktop client (RFC 8252 loopback redirect): reads the authorization server's\n"+
 			"metadata over IPC, opens its consent page in a browser through a localhost proxy (or prints\n"+
-			"the URL), waits for the redirect, redeems the code and prints the token and ipc-service.", stderr)
+			"the URL), waits for the redirect, redeems the code over IPC and prints the token and\n"+
+			"ipc-service.\n\n"+
+			"The proxy lets only the browser of this login reach the consent page: the URL carries a\n"+
+			"one-time token that the first request trades for a session cookie (HttpOnly,\n"+
+			"SameSite=Strict), which every later request needs; on Linux it also admits only this\n"+
+			"user's processes. Other local users can read the URL (a command line is public), so if\n"+
+			"the browser answers that the link was already used, stop: someone else opened it. The\n"+
+			"proxy forwards the authorization endpoint only, never the token endpoint: tokens are\n"+
+			"redeemed over IPC by this command, bound to its user.", stderr)
 	service := fs.String("service", "", "ipc-service address of the authorization app (required)")
 	clientID := fs.String("client-id", "", "registered client id (required)")
 	var scopes multiFlag
@@ -45,8 +54,15 @@ func runLogin(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	// The browser reaches the authorization app through a localhost proxy.
-	px := &proxy.Proxy{Service: *service, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	// The browser reaches the authorization app through a localhost proxy
+	// that admits only the browser that opens the launch URL, and only to
+	// the authorization endpoint (the consent page and its answer).
+	px := &proxy.Proxy{
+		Service:         *service,
+		BrowserSessions: true,
+		Paths:           []string{oauth.AuthorizePath},
+		Logger:          slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+	}
 	ln, err := proxy.Listen("127.0.0.1:0")
 	if err != nil {
 		return err
@@ -57,11 +73,24 @@ func runLogin(args []string, stdout, stderr io.Writer) error {
 		OAuth2: oauth2.Config{ClientID: *clientID, Scopes: scopes, RedirectURL: "http://127.0.0.1/callback",
 			Endpoint: oauth2.Endpoint{AuthURL: px.BaseURL(ln.Addr()) + oauth.AuthorizePath, TokenURL: md.TokenEndpoint, AuthStyle: oauth2.AuthStyleInParams}},
 		Services: []string{*service},
+		// The metadata came over IPC: the redirect's ipc-service and iss
+		// are checked against it, not against metadata fetched through
+		// the proxy, which serves the browser only.
+		Issuer:     md.Issuer,
+		IPCService: md.IPCService,
 	}
-	open := func(u string) error {
-		fmt.Fprintf(stderr, "Open this URL to log in:\n%s\n", u)
+	open := func(authURL string) error {
+		u, err := url.Parse(authURL)
+		if err != nil {
+			return err
+		}
+		launch, err := px.LaunchURL(ln.Addr(), u.RequestURI())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "Open this URL to log in (it works once, in one browser):\n%s\n", launch)
 		if *browser != "" {
-			return exec.Command(*browser, u).Start()
+			return exec.Command(*browser, launch).Start()
 		}
 		return nil
 	}

@@ -8,15 +8,21 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/httpipc/httpipc/internal/bench"
+	"github.com/httpipc/httpipc/internal/otheruser"
+	"github.com/httpipc/httpipc/oauth"
+	"github.com/httpipc/httpipc/proxy"
 )
 
 func TestMain(m *testing.M) {
@@ -299,10 +305,12 @@ func TestAuthAndLogin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The browser: open the consent URL and follow the redirect back.
+	// The browser: open the consent URL and follow the redirect back. It
+	// keeps the cookie the login's proxy gives it for the launch URL.
 	done := make(chan error, 1)
 	go func() {
-		resp, err := http.Get(strings.TrimSpace(authURL))
+		jar, _ := cookiejar.New(nil)
+		resp, err := (&http.Client{Jar: jar}).Get(strings.TrimSpace(authURL))
 		if err == nil {
 			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
@@ -405,5 +413,131 @@ func TestServeUpstreamFailure(t *testing.T) {
 				t.Fatalf("exit %d (%s), output %q, want 502 with %q and without %q", code, errOut, out, tc.want, tc.notWant)
 			}
 		})
+	}
+}
+
+// The login's proxy against another local user (nobody), who can read the
+// launch URL on the browser's command line: that user can neither open it,
+// nor load or answer the consent page (even with the session cookie), nor
+// reach the token endpoint; the token endpoint is not forwarded at all, and
+// this user's own browser logs in.
+func TestLoginOtherUser(t *testing.T) {
+	otheruser.Require(t)
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Skip("curl is not installed")
+	}
+	dir, err := os.MkdirTemp("", "ha")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	db, sock := filepath.Join(dir, "auth.db"), "unix:"+filepath.Join(dir, "auth.sock")
+	if code, out, errOut := runCLI("auth", "client", "add", "--db", db, "--id", "cli", "--name", "Command Line",
+		"--redirect-uri", "http://127.0.0.1/callback", "--scope", "roster.read"); code != 0 {
+		t.Fatalf("client add: %d %s %s", code, out, errOut)
+	}
+	_, _, _, serverErr := cliProcess(t, "auth", "serve", "--listen", sock, "--db", db, "--consent", "web")
+	waitLine(t, serverErr, "authorization server ready")
+	_, _, loginOut, loginErr := cliProcess(t, "login", "--service", sock, "--client-id", "cli", "--scope", "roster.read")
+	waitLine(t, loginErr, "Open this URL")
+	line, err := loginErr.ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	launch := strings.TrimSpace(line)
+	root, _, ok := strings.Cut(launch, proxy.LaunchPrefix)
+	if !ok {
+		t.Fatalf("login printed %q", launch)
+	}
+
+	asNobody := func(args ...string) string {
+		out, _ := otheruser.Command(curl, append([]string{"-sS", "-w", " %{http_code}", "-o", "-"}, args...)...).CombinedOutput()
+		return string(out)
+	}
+	const refused = "httpipc proxy: connection from uid 65534 refused: only this app's user may call\n 403"
+	authorize := root + oauth.AuthorizePath + "?client_id=cli&response_type=code&scope=roster.read&state=attacker-state" +
+		"&redirect_uri=http%3A%2F%2F127.0.0.1%3A9%2Fcallback&code_challenge=E9Melhoe2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM&code_challenge_method=S256"
+	for name, args := range map[string][]string{
+		"launch URL":     {launch},
+		"consent page":   {authorize},
+		"token endpoint": {"-d", "grant_type=authorization_code&code=x&code_verifier=y&client_id=cli", root + oauth.TokenPath},
+	} {
+		if got := asNobody(args...); got != refused {
+			t.Errorf("nobody, %s: %q, want %q", name, got, refused)
+		}
+	}
+
+	// This user's browser opens the launch URL and gets the consent page.
+	jar, _ := cookiejar.New(nil)
+	browser := &http.Client{Jar: jar}
+	resp, err := browser.Get(launch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := regexp.MustCompile(`name="consent" value="([^"]+)"`).FindSubmatch(page)
+	if resp.StatusCode != 200 || m == nil {
+		t.Fatalf("consent page: %s %s", resp.Status, page)
+	}
+	consent := url.Values{"consent": {string(m[1])}, "decision": {"allow"}}.Encode()
+	var cookie string
+	for _, c := range jar.Cookies(resp.Request.URL) {
+		cookie = c.Name + "=" + c.Value
+	}
+
+	// The answer, from nobody: refused even with the browser's cookie, and
+	// refused before it reaches the authorization server (the page's id
+	// stays usable).
+	if got := asNobody("-b", cookie, "-H", "Origin: "+root, "-d", consent+"&x=1", root+oauth.AuthorizePath); got != refused {
+		t.Errorf("nobody answering the consent page: %q", got)
+	}
+	// The launch URL works once; without the cookie, this user is refused
+	// too; with it, the token endpoint is not forwarded.
+	for _, tc := range []struct {
+		name   string
+		c      *http.Client
+		method string
+		url    string
+		status int
+		reason string
+	}{
+		{"launch URL again", http.DefaultClient, "GET", launch, 403, "already used"},
+		{"consent page without the cookie", http.DefaultClient, "GET", authorize, 403, "no session"},
+		{"token endpoint", browser, "POST", root + oauth.TokenPath, 404, "does not forward /oauth/token"},
+	} {
+		req, _ := http.NewRequest(tc.method, tc.url, strings.NewReader("grant_type=authorization_code"))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := tc.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status || !strings.Contains(string(b), tc.reason) {
+			t.Errorf("%s: %s %q, want %d %q", tc.name, resp.Status, b, tc.status, tc.reason)
+		}
+	}
+
+	// This user allows; the browser follows the redirect back to the login.
+	req, _ := http.NewRequest("POST", root+oauth.AuthorizePath, strings.NewReader(consent))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", root)
+	resp, err = browser.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(b), "Logged in") {
+		t.Fatalf("after Allow: %s %s", resp.Status, b)
+	}
+	var tok map[string]any
+	if err := json.NewDecoder(loginOut).Decode(&tok); err != nil {
+		t.Fatal(err)
+	}
+	if tok["ipc_service"] != sock || tok["access_token"] == "" {
+		t.Fatalf("login printed %v", tok)
 	}
 }
