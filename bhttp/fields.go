@@ -105,8 +105,32 @@ func canonicalName(b []byte) string {
 	return http.CanonicalHeaderKey(string(b))
 }
 
-// appendFieldLines appends the field lines of h (lowercase names, sorted for
-// a deterministic encoding), leaving out hop-by-hop fields when skipHop is set.
+// compareWireNames orders header keys as their lowercase wire names, then
+// (for keys that differ only in case) as the keys themselves.
+func compareWireNames(a, b string) int {
+	for i := 0; i < len(a) && i < len(b); i++ {
+		ca, cb := lower(a[i]), lower(b[i])
+		if ca != cb {
+			return int(ca) - int(cb)
+		}
+	}
+	if len(a) != len(b) {
+		return len(a) - len(b)
+	}
+	return strings.Compare(a, b)
+}
+
+func lower(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
+}
+
+// appendFieldLines appends the field lines of h, leaving out hop-by-hop
+// fields when skipHop is set. Names are lowercase and sorted bytewise as
+// lowercase, so the encoding is deterministic; the values of one name keep
+// their order (docs/PROTOCOL.md, section 5).
 func appendFieldLines(b []byte, h http.Header, skipHop bool) ([]byte, error) {
 	if len(h) == 0 {
 		return b, nil
@@ -117,7 +141,7 @@ func appendFieldLines(b []byte, h http.Header, skipHop bool) ([]byte, error) {
 		keys = append(keys, k)
 	}
 	if len(keys) > 1 {
-		slices.Sort(keys)
+		slices.SortFunc(keys, compareWireNames)
 	}
 	for _, k := range keys {
 		if skipHop && hopByHop[k] {
@@ -137,11 +161,7 @@ func appendFieldLines(b []byte, h http.Header, skipHop bool) ([]byte, error) {
 			}
 			b = AppendVarint(b, uint64(len(k)))
 			for i := 0; i < len(k); i++ {
-				c := k[i]
-				if 'A' <= c && c <= 'Z' {
-					c += 'a' - 'A'
-				}
-				b = append(b, c)
+				b = append(b, lower(k[i]))
 			}
 			b = AppendVarint(b, uint64(len(v)))
 			b = append(b, v...)

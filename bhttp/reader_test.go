@@ -227,3 +227,21 @@ func FuzzStream(f *testing.F) {
 		}
 	})
 }
+
+// TestFieldLineOrder: field lines are sorted by their lowercase name
+// bytewise (so "x-a" < "x_b" although the Go keys sort the other way), and
+// the values of one name keep their order.
+func TestFieldLineOrder(t *testing.T) {
+	h := http.Header{"X_b": {"3"}, "X-A": {"1", "2"}, "Accept": {"4"}}
+	b, err := AppendResponseHead(AppendResponseStart(nil), 200, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := func(name, value string) string {
+		return hex.EncodeToString(append(append([]byte{byte(len(name))}, name...), append([]byte{byte(len(value))}, value...)...))
+	}
+	want := "03" + "40c8" + line("accept", "4") + line("x-a", "1") + line("x-a", "2") + line("x_b", "3") + "00"
+	if got := hex.EncodeToString(b); got != want {
+		t.Fatalf("encoded %s\nwant    %s", got, want)
+	}
+}
