@@ -57,11 +57,11 @@ func (t *Transport) dial(ctx context.Context) (net.Conn, error) {
 	creds, cerr := peercred.Get(nc)
 	if cerr != nil && !errors.Is(cerr, peercred.ErrNotSupported) {
 		nc.Close()
-		return nil, fmt.Errorf("%w: reading peer credentials: %v", ErrProviderIdentity, cerr)
+		return nil, fmt.Errorf("%w: reading peer credentials: %w", ErrProviderIdentity, cerr)
 	}
 	if err := policy(creds); err != nil {
 		nc.Close()
-		return nil, fmt.Errorf("%w: %s: %v", ErrProviderIdentity, t.Service, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrProviderIdentity, t.Service, err)
 	}
 	return nc, nil
 }
@@ -79,10 +79,10 @@ func (d *dialer) dial(ctx context.Context, t *Transport) (net.Conn, *servicedir.
 			return nc, e, wrapDial(err, a)
 		}
 		if t.DisableStart || len(e.Exec) == 0 {
-			return nil, e, fmt.Errorf("%w: %s at %s (%v), and its entry %s cannot start it", ErrNotRunning, a, e.Socket, err, e.File)
+			return nil, e, fmt.Errorf("%w: %s at %s (%w), and its entry %s cannot start it", ErrNotRunning, a, e.Socket, err, e.File)
 		}
 		if err := activation.Launch(ctx, e); err != nil {
-			return nil, e, fmt.Errorf("%w: starting %s: %v", ErrNotRunning, a, err)
+			return nil, e, fmt.Errorf("%w: starting %s: %w", ErrNotRunning, a, err)
 		}
 		nc, err = dialSocket(ctx, e.Socket)
 		return nc, e, wrapDial(err, a)
@@ -117,7 +117,7 @@ func wrapDial(err error, a address.Address) error {
 	case err == nil:
 		return nil
 	case transport.IsNotRunning(err):
-		return fmt.Errorf("%w: nothing listens at %s: %v", ErrNotRunning, a, err)
+		return fmt.Errorf("%w: nothing listens at %s: %w", ErrNotRunning, a, err)
 	}
 	return fmt.Errorf("httpipc: dial %s: %w", a, err)
 }

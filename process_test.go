@@ -20,6 +20,7 @@ import (
 
 	"github.com/httpipc/httpipc/address"
 	"github.com/httpipc/httpipc/servicedir"
+	"github.com/httpipc/httpipc/transport"
 )
 
 // These tests run the provider in a separate process: the test binary
@@ -295,5 +296,22 @@ func TestSystemdSocketActivation(t *testing.T) {
 	}
 	if pid == os.Getpid() {
 		t.Fatal("answered by the test process")
+	}
+}
+
+// TestStartRefusesUnsafeDirectory: a socket directory other users may
+// write to is refused before anything is started, and the cause reaches
+// the caller for errors.Is.
+func TestStartRefusesUnsafeDirectory(t *testing.T) {
+	tr, sock := testService(t, time.Minute)
+	if err := os.Chmod(filepath.Dir(sock), 0o777); err != nil {
+		t.Fatal(err)
+	}
+	_, err := (&http.Client{Transport: tr}).Get("http://x/pid")
+	if !errors.Is(err, ErrNotRunning) || !errors.Is(err, transport.ErrUnsafePath) {
+		t.Fatalf("got %v, want ErrNotRunning wrapping transport.ErrUnsafePath", err)
+	}
+	if _, err := os.Lstat(sock); !os.IsNotExist(err) {
+		t.Fatalf("a socket was created in the unsafe directory: %v", err)
 	}
 }
