@@ -23,8 +23,12 @@ type connVector struct {
 	Name        string `json:"name"`
 	Description string `json:"description"`
 	Handler     string `json:"handler"`
-	Client      string `json:"client"`
-	Server      string `json:"server"`
+	// HandlerIndependent says that every provider answers Client with
+	// Server whatever its handler: the answer is the protocol's own (a
+	// refusal, an error response).
+	HandlerIndependent bool   `json:"handler_independent"`
+	Client             string `json:"client"`
+	Server             string `json:"server"`
 }
 
 const vectorHandlerDoc = "GET /hello answers 200, content-type text/plain, body \"hello\\n\"; " +
@@ -68,6 +72,11 @@ func getReq(path string) []byte {
 	return mustAppend(bhttp.AppendEnd(b, nil))
 }
 
+// handlerIndependent lists the vectors whose answer no handler changes.
+var handlerIndependent = map[string]bool{
+	"malformed-uppercase-field": true, "unsupported-version": true, "bad-magic": true, "malformed-control-in-value": true,
+}
+
 func definedConnVectors() []connVector {
 	post := mustAppend(bhttp.AppendRequestHead(nil, &bhttp.RequestHead{Method: "POST", Scheme: "http", Authority: "lms", Path: "/echo",
 		Header: http.Header{"Content-Type": {"application/octet-stream"}}}))
@@ -75,6 +84,7 @@ func definedConnVectors() []connVector {
 	post = bhttp.AppendChunk(post, []byte("cd"))
 	post = mustAppend(bhttp.AppendEnd(post, http.Header{"X-Trailer": {"t1"}}))
 	upper := []byte{bhttp.IndeterminateLengthRequest, 3, 'G', 'E', 'T', 4, 'h', 't', 't', 'p', 0, 1, '/', 1, 'X', 1, 'y', 0, 0, 0}
+	ctlValue := []byte{bhttp.IndeterminateLengthRequest, 3, 'G', 'E', 'T', 4, 'h', 't', 't', 'p', 0, 1, '/', 1, 'x', 3, 'a', 1, 'b', 0, 0, 0}
 	h := func(parts ...[]byte) string { return hex.EncodeToString(bytes.Join(parts, nil)) }
 	return []connVector{
 		{Name: "get", Description: "preface, one GET, the response with the server preface in front",
@@ -95,6 +105,8 @@ func definedConnVectors() []connVector {
 			Client: h(clientPreface(1, 5), getReq("/hello"))},
 		{Name: "bad-magic", Description: "a preface with a wrong magic byte: refusal",
 			Client: h([]byte{0x89, 'I', 'P', 'X', '\r', '\n', 0x1a, '\n', 1, 1})},
+		{Name: "malformed-control-in-value", Description: "a field value with the control byte 0x01: 400 with httpipc-error malformed, then the provider closes",
+			Client: h(clientPreface(1, 1), ctlValue)},
 	}
 }
 
@@ -126,9 +138,9 @@ func (r *recorder) Read(p []byte) (int, error) {
 // runVector plays client bytes against a provider and returns what it sent
 // back: the server preface, then responses responses; when closes is set, the
 // provider must then close the connection.
-func runVector(t *testing.T, client []byte, responses int, closes bool) []byte {
+func runVector(t *testing.T, h http.Handler, client []byte, responses int, closes bool) []byte {
 	t.Helper()
-	c1, done := servePipe(&Server{Handler: vectorHandler(), Policy: AllowAny(), Logger: quietLogger()})
+	c1, done := servePipe(&Server{Handler: h, Policy: AllowAny(), Logger: quietLogger()})
 	go c1.Write(client)
 	rec := &recorder{r: c1}
 	br := bufio.NewReader(rec)
@@ -167,10 +179,16 @@ func TestProtocolVectors(t *testing.T) {
 		switch defined[i].Name {
 		case "two-requests":
 			responses = 2
-		case "malformed-uppercase-field":
+		case "malformed-uppercase-field", "malformed-control-in-value":
 			closes = true
 		}
-		defined[i].Server = hex.EncodeToString(runVector(t, b, responses, closes))
+		defined[i].Server = hex.EncodeToString(runVector(t, vectorHandler(), b, responses, closes))
+		if handlerIndependent[defined[i].Name] {
+			defined[i].HandlerIndependent = true
+			if other := hex.EncodeToString(runVector(t, http.NotFoundHandler(), b, responses, closes)); other != defined[i].Server {
+				t.Fatalf("%s: the answer depends on the handler: %s", defined[i].Name, other)
+			}
+		}
 	}
 	stored := golden.Sync(t, file, defined, *update)
 	if len(stored) != len(defined) {

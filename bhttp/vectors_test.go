@@ -1,9 +1,12 @@
 package bhttp
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/hex"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"reflect"
@@ -28,6 +31,11 @@ type vector struct {
 	Hex string `json:"hex"`
 	// Encode says that an encoder given Message must produce exactly Hex.
 	Encode bool `json:"encode"`
+	// Mode says which rules the verdict holds under: "stream" (the rules of
+	// a message on a stream: no truncation, no padding; the verdict is the
+	// same for a whole message) or "message" (RFC 9292's rules for a
+	// message held whole: truncated trailing sections and zero padding).
+	Mode string `json:"mode"`
 	// Error names the decoding error class ("malformed", "too-large",
 	// "truncated"); empty when the message is valid.
 	Error   string   `json:"error,omitempty"`
@@ -228,6 +236,13 @@ func TestVectors(t *testing.T) {
 			defined[i].Hex = encodeVector(t, &defined[i])
 		}
 	}
+	for i := range defined {
+		defined[i].Mode = "stream"
+		switch defined[i].Name {
+		case "rfc9292-request-indeterminate-padded", "non-zero-after-message":
+			defined[i].Mode = "message"
+		}
+	}
 	stored := golden.Sync(t, file, defined, *update)
 	if !reflect.DeepEqual(stored, defined) {
 		t.Fatalf("%s is out of date: run go test ./bhttp -run TestVectors -update", file)
@@ -237,6 +252,11 @@ func TestVectors(t *testing.T) {
 			b, err := hex.DecodeString(v.Hex)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if v.Mode == "stream" {
+				if class := errorClass(decodeStream(b, v.Kind)); class != v.Error {
+					t.Fatalf("on a stream: error class %q, want %q", class, v.Error)
+				}
 			}
 			var got any
 			var want any
@@ -273,4 +293,33 @@ func TestVectors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// decodeStream decodes b as one message on a stream, with no truncation or
+// padding, and reports an error if any byte is left after it.
+func decodeStream(b []byte, kind string) error {
+	br := bufio.NewReader(bytes.NewReader(b))
+	r := NewReader(br, Limits{})
+	var err error
+	if kind == "request" {
+		_, err = r.ReadRequestHead()
+	} else {
+		if kind == "head-response" {
+			r.ExpectHeadResponse()
+		}
+		_, err = r.ReadResponseHead(nil)
+	}
+	if err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return err
+	}
+	if n := br.Buffered(); n > 0 {
+		return fmt.Errorf("%w: %d bytes after the message", ErrMalformed, n)
+	}
+	return nil
 }
