@@ -271,7 +271,7 @@ func (d *demo) run(ctx context.Context, state string) error {
 		if err != nil {
 			return err
 		}
-		d.say("open %s in a browser (Ctrl-C to stop; state is kept in %s)", u, state)
+		d.say("open %s in a browser; it works once, for one browser (Ctrl-C to stop; state is kept in %s)", u, state)
 		<-ctx.Done()
 		return nil
 	}

@@ -217,16 +217,21 @@ func Consent(log io.Writer) func(ctx context.Context, authURL string) error {
 }
 
 // ServeLesson serves the HTML5 lesson on ln, with every other path going
-// through a localhost proxy to the LMS (the web view's only way in), and
-// config.json handing the page its token. It returns the lesson's URL.
+// through px, a localhost proxy to the LMS (the web view's only way in), and
+// config.json handing the page its token. It returns a one-time launch URL
+// for the lesson: ServeLesson turns on px.BrowserSessions, and the lesson's
+// own files and config.json pass px's guard like the API does, so only the
+// browser or web view that opens the URL first gets in (on Linux, also only
+// this user's processes): the page's token is no one else's to read.
 func (a *App) ServeLesson(ctx context.Context, ln net.Listener, px *proxy.Proxy) (string, error) {
 	if a.Session == nil {
 		return "", fmt.Errorf("mathapp: not logged in")
 	}
+	px.BrowserSessions = true
 	sub, _ := fs.Sub(lessonFS, "lesson")
 	mux := http.NewServeMux()
-	mux.Handle("GET /lesson/", http.StripPrefix("/lesson/", http.FileServerFS(sub)))
-	mux.HandleFunc("GET /lesson/config.json", func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /lesson/", px.Guard(http.StripPrefix("/lesson/", http.FileServerFS(sub))))
+	mux.Handle("GET /lesson/config.json", px.Guard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// Only pages of this origin may read it.
 		if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" {
 			http.Error(w, "forbidden", http.StatusForbidden)
@@ -239,12 +244,16 @@ func (a *App) ServeLesson(ctx context.Context, ln net.Listener, px *proxy.Proxy)
 		}
 		w.Header().Set("Cache-Control", "no-store")
 		json.NewEncoder(w).Encode(map[string]string{"token": t.AccessToken, "learner": a.Learner})
-	})
+	})))
 	mux.Handle("/", px)
+	launch, err := px.LaunchURL(ln.Addr(), "/lesson/index.html")
+	if err != nil {
+		return "", err
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second, ConnContext: proxy.ConnContext}
 	go srv.Serve(ln)
 	go func() { <-ctx.Done(); srv.Close() }()
-	return "http://" + ln.Addr().String() + "/lesson/index.html", nil
+	return launch, nil
 }
 
 func shorten(s string) string {
