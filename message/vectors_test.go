@@ -21,8 +21,11 @@ var update = flag.Bool("update", false, "rewrite testdata/vectors.json")
 type vector struct {
 	Name        string `json:"name"`
 	Description string `json:"description"`
-	Request     string `json:"request"`
-	Response    string `json:"response"`
+	// Mode is always "message": each request and response is held whole,
+	// under RFC 9292's rules for whole messages (docs/PROTOCOL.md, 8a).
+	Mode     string `json:"mode"`
+	Request  string `json:"request"`
+	Response string `json:"response"`
 }
 
 const vectorHandlerDoc = "GET /hello answers 200, content-type text/plain, body \"hello\\n\"; POST /echo answers 200, " +
@@ -69,6 +72,7 @@ func TestVectors(t *testing.T) {
 	defined := definedVectors()
 	for i := range defined {
 		defined[i].Description += ". Handler: " + vectorHandlerDoc
+		defined[i].Mode = "message"
 		req, _ := hex.DecodeString(defined[i].Request)
 		defined[i].Response = hex.EncodeToString(srv.ServeMessage(context.Background(), selfCreds(), req))
 	}
