@@ -138,9 +138,10 @@ func NewSecret() string {
 
 // Listen listens where a proxy should: "" or "127.0.0.1:0" is a free port
 // on 127.0.0.1, "host:port" a given one, "unix:/path" a Unix socket. Only
-// loopback addresses are accepted. A Unix socket file is created with mode
-// 0600 (owner only), with no moment when other users could connect, and a
-// missing parent directory with mode 0700.
+// loopback addresses are accepted. A Unix socket is made as providers'
+// sockets are (transport.ListenUnix): its file has mode 0600 (owner only)
+// from the moment it appears, a missing parent directory is created with
+// mode 0700, and a directory other users could write to is refused.
 func Listen(addr string) (net.Listener, error) {
 	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
 		return listenUnix(path)

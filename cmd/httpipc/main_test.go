@@ -541,3 +541,46 @@ func TestLoginOtherUser(t *testing.T) {
 		t.Fatalf("login printed %v", tok)
 	}
 }
+
+// "httpipc proxy" with no options admits this user only: another user
+// (nobody) is refused; --allow-other-users opens it; --secret and the help
+// name the defaults, and the log never shows the secret.
+func TestProxyCommandDefaults(t *testing.T) {
+	if code, _, out := runCLI("proxy", "--help"); code != 0 || !strings.Contains(out, "--allow-other-users") || !strings.Contains(out, "only that user's processes") {
+		t.Errorf("proxy --help: %s", out)
+	}
+	if code, _, out := runCLI("login", "--help"); code != 0 || !strings.Contains(out, "one-time token") || !strings.Contains(out, "never the token endpoint") {
+		t.Errorf("login --help: %s", out)
+	}
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "upstream") }))
+	defer up.Close()
+	addr := startServe(t, up.URL)
+
+	_, _, _, errOut := cliProcess(t, "proxy", "--service", addr, "--secret")
+	if line := waitLine(t, errOut, "proxy ready"); !strings.Contains(line, "/REDACTED ") || !strings.Contains(line, "--print-url prints") {
+		t.Errorf("ready log: %s", line)
+	}
+
+	otheruser.Require(t)
+	curl, err := exec.LookPath("curl")
+	if err != nil {
+		t.Skip("curl is not installed")
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "httpipc proxy: connection from uid 65534 refused: only this app's user may call\n 403"},
+		{[]string{"--allow-other-users"}, "upstream 200"},
+	} {
+		_, _, out, _ := cliProcess(t, append([]string{"proxy", "--service", addr, "--print-url"}, tc.args...)...)
+		base, err := out.ReadString('\n')
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := otheruser.Command(curl, "-sS", "-w", " %{http_code}", "-o", "-", strings.TrimSpace(base)+"/x").CombinedOutput()
+		if string(got) != tc.want {
+			t.Errorf("nobody, proxy %v: %q, want %q", tc.args, got, tc.want)
+		}
+	}
+}
