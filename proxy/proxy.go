@@ -266,8 +266,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // origin, secret, browser session) to each request and then passes it to
 // h instead of forwarding it: for what an app serves itself next to the
 // proxy, such as a web view's pages, so that they are no more open than the
-// API behind the proxy. The secret is taken off the path first. Paths does
-// not apply.
+// API behind the proxy. The secret is taken off the path and the session
+// cookie out of the request before h sees them. Paths does not apply.
 func (p *Proxy) Guard(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.once.Do(p.init)
@@ -278,6 +278,7 @@ func (p *Proxy) Guard(h http.Handler) http.Handler {
 		if cors.origin != "" {
 			allow(w.Header(), cors.origin)
 		}
+		dropSessionCookies(r.Header)
 		h.ServeHTTP(w, r)
 	})
 }

@@ -147,6 +147,13 @@ func dropSessionCookies(h http.Header) {
 	if len(lines) == 0 {
 		return
 	}
+	ours := false
+	for _, line := range lines {
+		ours = ours || strings.Contains(line, cookiePrefix)
+	}
+	if !ours {
+		return
+	}
 	var kept []string
 	for _, line := range lines {
 		for _, pair := range strings.Split(line, ";") {
