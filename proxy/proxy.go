@@ -106,6 +106,8 @@ type Proxy struct {
 	// to the URL's target; every other request must carry that cookie,
 	// which the provider never sees. A URL shown to the user or passed on a
 	// command line can be read by other local users; its token works once.
+	// Pages of another origin (AllowOrigins) do not send a SameSite=Strict
+	// cookie: a proxy for them uses Secret, through the header, instead.
 	BrowserSessions bool
 	// Paths, when set, lists the only paths forwarded, after the secret is
 	// taken off: an entry ending in "/" forwards every path under it, any
