@@ -4,11 +4,13 @@ package message
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/httpipc/httpipc"
 	"github.com/httpipc/httpipc/bhttp"
@@ -60,6 +62,14 @@ func TestSeqPacketLimits(t *testing.T) {
 		resp, err := bhttp.DecodeResponse(buf[:n], bhttp.Limits{})
 		if err != nil || resp.Status != http.StatusForbidden || resp.Header.Get("Httpipc-Error") != "forbidden" {
 			t.Fatalf("refusal: %+v %v, want 403 forbidden", resp, err)
+		}
+	})
+	t.Run("idle channel closed", func(t *testing.T) {
+		ch := seqPacket(t, &Server{Handler: testHandler(), Logger: quiet(), ConnIdleTimeout: 50 * time.Millisecond})
+		c := ch.(*SeqPacketChannel).c
+		_ = c.SetReadDeadline(time.Now().Add(time.Minute))
+		if n, err := c.Read(make([]byte, 16)); n != 0 || err != nil && err != io.EOF {
+			t.Fatalf("an idle channel: read %d bytes, %v; want the provider to close it", n, err)
 		}
 	})
 	t.Run("per-user cap", func(t *testing.T) {
