@@ -32,23 +32,9 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 // startServer serves h on a fresh Unix socket and returns its address.
 func startServer(t *testing.T, srv *Server) string {
 	t.Helper()
-	sock := filepath.Join(t.TempDir(), "p.sock")
-	ln, err := Listen("unix:" + sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if srv.Logger == nil {
-		srv.Logger = quietLogger()
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	t.Cleanup(func() {
-		srv.Close()
-		if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("Serve: %v", err)
-		}
-	})
-	return "unix:" + sock
+	addr := "unix:" + filepath.Join(t.TempDir(), "p.sock")
+	serveOn(t, addr, srv)
+	return addr
 }
 
 func testMux(t *testing.T) *http.ServeMux {

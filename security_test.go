@@ -112,6 +112,7 @@ func abstractAddr(t *testing.T) string {
 	return "unix:@httpipc-test-" + hex.EncodeToString(b)
 }
 
+// serveOn serves srv at addr until the test ends.
 func serveOn(t *testing.T, addr string, srv *Server) {
 	t.Helper()
 	ln, err := Listen(addr)
