@@ -25,7 +25,6 @@ func ConnContext(ctx context.Context, c net.Conn) context.Context {
 	return context.WithValue(ctx, connKey{}, c)
 }
 
-var withConn = ConnContext
 
 type corsKey struct{}
 

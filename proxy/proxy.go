@@ -191,7 +191,7 @@ func (p *Proxy) Serve(ln net.Listener) error {
 			// A slow client may hold a connection, not an unbounded
 			// number of header bytes: headers must arrive in time.
 			ReadHeaderTimeout: 30 * time.Second,
-			ConnContext:       withConn,
+			ConnContext:       ConnContext,
 			ErrorLog:          slog.NewLogLogger(p.logger().Handler(), slog.LevelDebug),
 		}
 	}
