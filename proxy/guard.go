@@ -25,7 +25,6 @@ func ConnContext(ctx context.Context, c net.Conn) context.Context {
 	return context.WithValue(ctx, connKey{}, c)
 }
 
-
 type corsKey struct{}
 
 // corsInfo is what the guard decided about the request's origin.
