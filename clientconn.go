@@ -108,6 +108,15 @@ func (cc *clientConn) roundTrip(req *http.Request) (*http.Response, error) {
 	}
 	n, err := cc.nc.Write(b)
 	cc.prefaceSent = true
+	if err != nil && !cc.prefaceRead {
+		// A provider refuses a peer or a connection over its caps before
+		// reading anything (docs/PROTOCOL.md, section 4), so the write
+		// can fail with its refusal waiting to be read.
+		_ = cc.nc.SetReadDeadline(time.Now().Add(time.Second))
+		if rerr := cc.readPreface(); errors.Is(rerr, ErrRefused) {
+			return fail(rerr)
+		}
+	}
 	if err != nil {
 		if n == 0 {
 			return fail(&notSentError{err})
