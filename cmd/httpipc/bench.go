@@ -27,6 +27,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	dur := fs.Duration("duration", 700*time.Millisecond, "how long each cell runs")
 	skipBig := fs.Bool("skip-1gib", false, "skip the 1 GiB streaming scenario")
 	streamBytes := fs.Int("stream-bytes", 16<<20, "size of the download in the stream-16MiB scenario")
+	jar := fs.String("jvm", "", "add the Kotlin client (kotlin-okhttp) from this httpipc-jvm.jar, run with java from PATH")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -39,6 +40,9 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 		return usagef("--stream-bytes must be positive, not %d", *streamBytes)
 	}
 	opt := bench.Options{Duration: *dur, StreamSize: *streamBytes}
+	if *jar != "" {
+		opt.JVM = []string{"java", "-jar", *jar, "bench-client"}
+	}
 	if *skipBig {
 		opt.Echo1GiBSize = -1
 	}
@@ -61,7 +65,7 @@ func printTable(w io.Writer, results []bench.Result) {
 		byCell[[2]string{r.Scenario, r.Contender}] = r
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "scenario\tcontender\tops\tns/op\tMB/s\tx raw-unix\tx nethttp-unix\tx nethttp-tcp\t")
+	fmt.Fprintln(tw, "scenario\tcontender\tops\tns/op\tMB/s\tx raw-unix\tx nethttp-unix\tx nethttp-tcp\tx httpipc-unix\t")
 	for _, r := range results {
 		if r.Scenario == bench.Echo1GiB {
 			continue
@@ -69,8 +73,9 @@ func printTable(w io.Writer, results []bench.Result) {
 		raw := byCell[[2]string{r.Scenario, bench.RawUnix}]
 		nh := byCell[[2]string{r.Scenario, bench.NetHTTPUnix}]
 		nt := byCell[[2]string{r.Scenario, bench.NetHTTPTCP}]
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.1f\t%.2f\t%.2f\t%.2f\t\n", r.Scenario, r.Contender, r.Ops, r.NsPerOp,
-			r.BytesPerS/1e6, r.NsPerOp/raw.NsPerOp, r.NsPerOp/nh.NsPerOp, r.NsPerOp/nt.NsPerOp)
+		hu := byCell[[2]string{r.Scenario, bench.HTTPIPCUnix}]
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\t\n", r.Scenario, r.Contender, r.Ops, r.NsPerOp,
+			r.BytesPerS/1e6, r.NsPerOp/raw.NsPerOp, r.NsPerOp/nh.NsPerOp, r.NsPerOp/nt.NsPerOp, r.NsPerOp/hu.NsPerOp)
 	}
 	tw.Flush()
 	for _, r := range results {

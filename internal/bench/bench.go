@@ -61,6 +61,10 @@ const (
 	// proxy, in this process), which forwards over httpipc-unix: compare it
 	// with nethttp-tcp, the same handler reached directly.
 	HTTPIPCProxy = "httpipc-proxy"
+	// KotlinOkHTTP is the Kotlin/JVM client (OkHttp through httpipc's
+	// Call.Factory) in a JVM of its own, against the same provider as
+	// httpipc-unix (rtt-64B and stream-16MiB; only with Options.JVM).
+	KotlinOkHTTP = "kotlin-okhttp"
 )
 
 // Scenarios, in the order they are run.
@@ -97,6 +101,10 @@ type Options struct {
 	// Provider is the command that runs the provider process; it must call
 	// MaybeServe early. Nil means this executable.
 	Provider []string
+	// JVM, when set, is the command that starts the Kotlin client's
+	// benchmark loop, such as java -jar httpipc-jvm.jar bench-client; it
+	// adds the kotlin-okhttp contender (see jvmClient).
+	JVM []string
 }
 
 const (
@@ -176,6 +184,14 @@ func Run(ctx context.Context, opt Options) ([]Result, error) {
 	raw := &rawPool{path: p.a.Raw}
 	defer raw.close()
 
+	var jvm *jvmClient
+	if len(opt.JVM) > 0 {
+		if jvm, err = startJVMClient(ctx, opt.JVM, "unix:"+p.a.HTTPIPC); err != nil {
+			return nil, fmt.Errorf("%s: %w", KotlinOkHTTP, err)
+		}
+		defer jvm.stop()
+	}
+
 	streamSize := opt.StreamSize
 	if streamSize <= 0 {
 		streamSize = 16 << 20
@@ -199,12 +215,18 @@ func Run(ctx context.Context, opt Options) ([]Result, error) {
 				contenders = append(contenders, m)
 			}
 		}
+		if jvm != nil && (sc.name == RTT64B || sc.name == Stream16MiB) {
+			contenders = append(contenders, KotlinOkHTTP)
+		}
 		// The contenders of a scenario take turns in short rounds, so that a
 		// change in the machine's load during the run hits them alike.
 		stream := sc.name == Stream16MiB
 		ops := make([]func() error, len(contenders))
 		total := make([]Result, len(contenders))
 		for i, c := range contenders {
+			if c == KotlinOkHTTP {
+				continue // measured by jvm
+			}
 			if c == RawUnix {
 				ops[i] = func() error { return raw.op(sc.size, stream) }
 			} else {
@@ -220,7 +242,13 @@ func Run(ctx context.Context, opt Options) ([]Result, error) {
 				if stream || round > 0 {
 					warm = sc.par
 				}
-				r, err := measure(ctx, opt.Duration/rounds, sc.par, warm, ops[i])
+				var r Result
+				var err error
+				if c == KotlinOkHTTP {
+					r, err = jvm.measure(sc.size, stream, opt.Duration/rounds, round == 0)
+				} else {
+					r, err = measure(ctx, opt.Duration/rounds, sc.par, warm, ops[i])
+				}
 				if err != nil {
 					return results, fmt.Errorf("%s/%s: %w", sc.name, c, err)
 				}
