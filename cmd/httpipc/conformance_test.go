@@ -119,15 +119,22 @@ func TestConformance(t *testing.T) {
 		name      string
 		configure func(*httpipc.Server)
 		args      []string
+		wantSkip  map[string]bool // cases skipped without --slow being the reason
 	}{
-		{"default", func(*httpipc.Server) {}, []string{"--echo", "/echo"}},
+		{"default", func(*httpipc.Server) {}, []string{"--echo", "/echo"}, nil},
 		{
 			// The deadline cases, against deadlines short enough for a test.
 			"slow",
 			func(s *httpipc.Server) {
 				s.PrefaceTimeout, s.ReadHeaderTimeout = 200*time.Millisecond, 400*time.Millisecond
 			},
-			[]string{"--slow", "--preface-timeout", "200ms", "--read-header-timeout", "400ms", "--run", "timeout"},
+			[]string{"--slow", "--preface-timeout", "200ms", "--read-header-timeout", "400ms", "--run", "timeout"}, nil,
+		},
+		{
+			// A provider that does not offer HTTP/1.1 says so, and the
+			// fallback case is skipped.
+			"no-http1", func(s *httpipc.Server) { s.DisableHTTP1 = true }, []string{"--run", "^8$"},
+			map[string]bool{"http1-fallback": true},
 		},
 	}
 	for _, tt := range tests {
@@ -147,7 +154,9 @@ func TestConformance(t *testing.T) {
 						t.Errorf("section %s: %s\n%s", r.Section, r.Description, r.Detail)
 					case isKnown:
 						t.Errorf("%v, but listed in knownDisagreements: remove it", r.Status)
-					case r.Status == conformance.Skipped && !strings.Contains(r.Detail, "--slow"):
+					case tt.wantSkip[r.Name] && r.Status != conformance.Skipped:
+						t.Errorf("%v (%s), want SKIP", r.Status, r.Detail)
+					case r.Status == conformance.Skipped && !strings.Contains(r.Detail, "--slow") && !tt.wantSkip[r.Name]:
 						t.Errorf("skipped: %s", r.Detail)
 					}
 				})
