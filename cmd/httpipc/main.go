@@ -7,6 +7,7 @@
 //	httpipc login --service ADDR --client-id ID  a desktop OAuth login over IPC
 //	httpipc demo [--keep]                        the LMS + math app recipe, end to end
 //	httpipc bench [--json]                       measure httpipc against the alternatives
+//	httpipc conformance [--echo PATH] [--slow] [--json] ADDR   check a provider against the protocol
 //
 // Run "httpipc COMMAND --help" for the options of a command.
 package main
@@ -38,6 +39,7 @@ func commands() []command {
 		{"login", "log in as a desktop OAuth client and print the token and ipc-service", runLogin},
 		{"demo", "run the LMS + math app recipe end to end on this machine", runDemo},
 		{"bench", "measure httpipc against raw sockets and net/http, in one run", runBench},
+		{"conformance", "check a provider against docs/PROTOCOL.md, case by case", runConformance},
 	}
 }
 
@@ -88,7 +90,7 @@ func mainUsage(w io.Writer) {
 	fmt.Fprintln(w, "httpipc serves and calls HTTP APIs over local IPC (Unix sockets, named pipes).")
 	fmt.Fprintln(w, "\nUsage: httpipc COMMAND [options]\n\nCommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-7s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-11s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nAn ADDR is an ipc-service address: unix:/path.sock, unix:@abstract, fd:N, pipe:NAME,")
 	fmt.Fprintln(w, "or a service name such as org.example.lms looked up in the service directory.")
