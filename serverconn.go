@@ -400,7 +400,7 @@ func (b *requestBody) Read(p []byte) (int, error) {
 	b.n += int64(n)
 	if b.max > 0 && b.n > b.max {
 		b.err = &http.MaxBytesError{Limit: b.max}
-		b.w.tooLarge()
+		b.w.badBody(http.StatusRequestEntityTooLarge, httpmsg.CodeTooLarge, fmt.Sprintf("request body larger than %d bytes", b.max))
 		return n - int(b.n-b.max), b.err
 	}
 	switch {
@@ -413,6 +413,12 @@ func (b *requestBody) Read(p []byte) (int, error) {
 	case err != nil:
 		b.err = err
 		b.sc.srv.logger().Warn("httpipc: reading request body", "peer", peerString(b.sc.peer), "err", err)
+		switch {
+		case errors.Is(err, bhttp.ErrTooLarge):
+			b.w.badBody(http.StatusRequestHeaderFieldsTooLarge, httpmsg.CodeTooLarge, err.Error())
+		case errors.Is(err, bhttp.ErrMalformed):
+			b.w.badBody(http.StatusBadRequest, httpmsg.CodeMalformed, err.Error())
+		}
 	}
 	return n, err
 }
@@ -440,7 +446,7 @@ type responseWriter struct {
 
 // errResponseEnded is returned by writes after the provider has answered for
 // the handler (413 for a request body over the limit).
-var errResponseEnded = errors.New("httpipc: response already sent: request body too large")
+var errResponseEnded = errors.New("httpipc: response already sent: the request body was refused")
 
 func (w *responseWriter) Header() http.Header { return w.header }
 
@@ -582,17 +588,17 @@ func (w *responseWriter) sendHead() {
 	w.write(b)
 }
 
-// tooLarge answers 413 when the request body went over the limit before
+// badBody answers for the handler when reading the request body failed
+// for the request's own fault (413 or 431 too-large, 400 malformed) before
 // the handler started its response; what the handler writes afterwards is
 // dropped. The connection closes after the response either way.
-func (w *responseWriter) tooLarge() {
+func (w *responseWriter) badBody(status int, code, msg string) {
 	w.bodyTooLarge = true
 	if w.headerSent {
 		return
 	}
 	w.headerSent, w.ended = true, true
-	msg := fmt.Sprintf("request body larger than %d bytes", w.sc.srv.MaxRequestBodyBytes)
-	b := httpmsg.AppendErrorResponse(w.startBuf(), http.StatusRequestEntityTooLarge, httpmsg.CodeTooLarge, msg)
+	b := httpmsg.AppendErrorResponse(w.startBuf(), status, code, msg)
 	w.sc.wbuf = b
 	w.write(b)
 	w.err = errOr(w.err, w.sc.bw.Flush())

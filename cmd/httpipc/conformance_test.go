@@ -82,10 +82,7 @@ func runConformanceJSON(t *testing.T, args ...string) (int, jsonReport) {
 // knownDisagreements lists the cases the Go provider fails because it
 // disagrees with docs/PROTOCOL.md, with what it does instead. When one is
 // fixed, its entry goes.
-var knownDisagreements = map[string]string{
-	"echo-trailer-too-large": "section 6 Limits: a request trailer section over 64 KiB is not answered 431 too-large; " +
-		"the handler's read fails and the provider sends the handler's response (200), then closes",
-}
+var knownDisagreements = map[string]string{}
 
 // startGoProviderWith is startGoProvider with deadlines set.
 func startGoProviderWith(t *testing.T, configure func(*httpipc.Server)) string {
