@@ -389,7 +389,7 @@ internal class StreamResponse(private val conn: ServerConn, private val req: Str
     if (ended) throw IOException("response already sent: request body too large")
     if (!headSent) sendHead()
     if (len == 0) return
-    if (noBody) throw IOException("a response to ${req.method} with status $status has no content")
+    if (noBody) return // a response to HEAD, a 204 and a 304 have no content: writes are dropped
     if (declared >= 0 && written + len > declared) {
       throw IOException("response content longer than its content-length $declared")
     }
