@@ -1,0 +1,193 @@
+package io.github.httpipc.stream
+
+import io.github.httpipc.bhttp.Fields
+import io.github.httpipc.bhttp.MessageWriter
+import io.github.httpipc.bhttp.Varint
+import java.io.ByteArrayOutputStream
+import java.io.IOException
+import java.io.InputStream
+import java.io.OutputStream
+import java.time.Duration
+import java.util.concurrent.TimeUnit
+import okio.AsyncTimeout
+
+/** Wire constants and helpers of the stream protocol (protocol sections 4 to 6). */
+internal object Wire {
+  val MAGIC = byteArrayOf(0x89.toByte(), 'I'.code.toByte(), 'P'.code.toByte(), 'C'.code.toByte(), 0x0d, 0x0a, 0x1a, 0x0a)
+  const val PREFACE_LEN = 8
+  const val VERSION = 1
+  const val MIN_VERSION = 1
+  const val REFUSED = 0
+  const val MAX_REFUSAL_REASON = 1024
+  const val CHUNK_SIZE = 32 * 1024
+  const val MAX_DRAIN_BYTES = 256L * 1024
+  const val TOO_MANY_CONNECTIONS = "too many connections"
+  const val ERROR_FIELD = "httpipc-error"
+
+  fun clientPreface(): ByteArray = MAGIC + byteArrayOf(MIN_VERSION.toByte(), VERSION.toByte())
+
+  fun serverPreface(): ByteArray = MAGIC + byteArrayOf(VERSION.toByte())
+
+  /** A server preface that refuses the connection for [reason] (cut to 1024 bytes). */
+  fun refusal(reason: String): ByteArray {
+    var r = reason.toByteArray(Charsets.UTF_8)
+    if (r.size > MAX_REFUSAL_REASON) r = r.copyOf(MAX_REFUSAL_REASON)
+    val out = ByteArrayOutputStream()
+    out.write(MAGIC)
+    out.write(REFUSED)
+    Varint.write(out, r.size.toLong())
+    out.write(r)
+    return out.toByteArray()
+  }
+
+  /**
+   * Writes a whole response the provider generates itself (protocol section 6): [status], the
+   * fields `cache-control`, `content-type` and `httpipc-error`, and [message] as one line.
+   */
+  fun errorResponse(w: MessageWriter, started: Boolean, status: Int, code: String, message: String) {
+    if (!started) w.responseStart()
+    w.responseHead(
+      status,
+      Fields("cache-control" to "no-store", "content-type" to "text/plain; charset=utf-8", ERROR_FIELD to code),
+    )
+    w.chunk((message + "\n").toByteArray(Charsets.UTF_8))
+    w.end()
+  }
+
+  fun hex(b: ByteArray): String = b.joinToString(" ") { "%02x".format(it.toInt() and 0xff) }
+}
+
+/**
+ * An input stream that can wait for its next byte without consuming it, so that the wait for a
+ * request and the read of its head can have different deadlines.
+ */
+internal class PeekInput(private val src: InputStream) : InputStream() {
+  private var pending = -1
+
+  /** Whether a byte is held. */
+  val hasPending: Boolean get() = pending >= 0
+
+  /** Waits for the next byte and holds it; false at the end of the input. */
+  fun awaitByte(): Boolean {
+    if (pending >= 0) return true
+    val b = src.read()
+    if (b < 0) return false
+    pending = b
+    return true
+  }
+
+  /** The held byte; call after [awaitByte] returned true. */
+  fun peeked(): Int = pending
+
+  override fun read(): Int {
+    if (pending >= 0) return pending.also { pending = -1 }
+    return src.read()
+  }
+
+  override fun read(b: ByteArray, off: Int, len: Int): Int {
+    if (len == 0) return 0
+    if (pending >= 0) {
+      b[off] = pending.toByte()
+      pending = -1
+      return 1
+    }
+    return src.read(b, off, len)
+  }
+
+  /** Reads up to [n] bytes, fewer only at the end of the input. */
+  fun readUpTo(n: Int): ByteArray {
+    val out = ByteArray(n)
+    var got = 0
+    while (got < n) {
+      val r = read(out, got, n - got)
+      if (r < 0) break
+      got += r
+    }
+    return if (got == n) out else out.copyOf(got)
+  }
+
+  override fun close() = src.close()
+}
+
+/** An output stream that writes [prefix] in front of the first bytes written. */
+internal class PrefixedOutput(private val out: OutputStream, private var prefix: ByteArray?) : OutputStream() {
+  override fun write(b: Int) = write(byteArrayOf(b.toByte()), 0, 1)
+
+  override fun write(b: ByteArray, off: Int, len: Int) {
+    val p = prefix
+    if (p != null) {
+      prefix = null
+      if (len < 64 * 1024) {
+        out.write(p + b.copyOfRange(off, off + len))
+        return
+      }
+      out.write(p)
+    }
+    out.write(b, off, len)
+  }
+
+  override fun flush() {
+    prefix?.let {
+      prefix = null
+      out.write(it)
+    }
+    out.flush()
+  }
+
+  override fun close() = out.close()
+}
+
+/**
+ * A deadline for blocking I/O: when it passes, [onTimeout] runs (it closes the connection or
+ * shuts down its input, which ends the blocked call). Not for concurrent use.
+ */
+internal class Deadline(private val onTimeout: () -> Unit) {
+  private val timeout = object : AsyncTimeout() {
+    override fun timedOut() {
+      try {
+        onTimeout()
+      } catch (_: Exception) {
+      }
+    }
+  }
+
+  /** Whether the last deadline passed. */
+  var expired = false
+    private set
+
+  /** Starts a deadline [d] from now; null or non-positive means none. */
+  fun start(d: Duration?) {
+    expired = false
+    if (d == null || d.isZero || d.isNegative) return
+    timeout.timeout(d.toNanos(), TimeUnit.NANOSECONDS)
+    timeout.enter()
+  }
+
+  /** Stops the running deadline; returns whether it passed. */
+  fun stop(): Boolean {
+    if (timeout.exit()) expired = true
+    timeout.timeout(0, TimeUnit.NANOSECONDS)
+    return expired
+  }
+
+  /** Runs [block] under a deadline [d]. */
+  inline fun <T> within(d: Duration?, block: () -> T): T {
+    start(d)
+    try {
+      return block()
+    } finally {
+      stop()
+    }
+  }
+}
+
+/** Closes without reporting failures. */
+internal fun AutoCloseable.closeQuietly() {
+  try {
+    close()
+  } catch (_: Exception) {
+  }
+}
+
+/** An [IOException] that says a deadline passed. */
+internal class DeadlineException(what: String) : IOException(what)
