@@ -673,3 +673,23 @@ func TestCompleteResponseMidUpload(t *testing.T) {
 	}
 	resp.Body.Close()
 }
+
+// TestInvalidResponseHead: a handler that sets a field the protocol cannot
+// carry gets the provider's own 500 invalid-response in its place, and
+// what it writes afterwards is dropped.
+func TestInvalidResponseHead(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/bad", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Bad", "a\x01b")
+		io.WriteString(w, "never sent")
+	})
+	resp, err := NewClient(startServer(t, &Server{Handler: mux})).Get("http://lms/bad")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 500 || resp.Header.Get("Httpipc-Error") != "invalid-response" || strings.Contains(string(b), "never sent") {
+		t.Fatalf("%d %v %q, want 500 invalid-response without the handler's body", resp.StatusCode, resp.Header, b)
+	}
+}

@@ -446,7 +446,7 @@ type responseWriter struct {
 
 // errResponseEnded is returned by writes after the provider has answered for
 // the handler (413 for a request body over the limit).
-var errResponseEnded = errors.New("httpipc: response already sent: the request body was refused")
+var errResponseEnded = errors.New("httpipc: the provider answered in the handler's place")
 
 func (w *responseWriter) Header() http.Header { return w.header }
 
@@ -516,6 +516,9 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 			w.header.Set("Content-Type", http.DetectContentType(p))
 		}
 		w.sendHead()
+		if w.ended {
+			return 0, errResponseEnded
+		}
 	}
 	w.written += int64(len(p))
 	n := 0
@@ -575,17 +578,23 @@ func (w *responseWriter) sendHead() {
 	first := !w.started
 	b, err := bhttp.AppendResponseHead(w.startBuf(), w.status, h)
 	if err != nil {
+		// The provider answers in the handler's place (PROTOCOL.md,
+		// section 6); what the handler writes afterwards is dropped and
+		// the connection closes.
 		w.sc.srv.logger().Error("httpipc: handler set an invalid header", "err", err, "path", w.req.URL.Path)
 		b = w.sc.wbuf[:0]
 		if first {
 			b = bhttp.AppendResponseStart(b)
 		}
-		b, _ = bhttp.AppendResponseHead(b, http.StatusInternalServerError, nil)
+		b = httpmsg.AppendErrorResponse(b, http.StatusInternalServerError, httpmsg.CodeInvalidResponse, err.Error())
 		w.status = http.StatusInternalServerError
-		w.noBody = true
+		w.ended = true
 	}
 	w.sc.wbuf = b
 	w.write(b)
+	if w.ended {
+		w.err = errOr(w.err, w.sc.bw.Flush())
+	}
 }
 
 // badBody answers for the handler when reading the request body failed
@@ -611,6 +620,9 @@ func (w *responseWriter) finish() bool {
 		return false
 	}
 	w.ensureHead()
+	if w.ended {
+		return false
+	}
 	if w.declared >= 0 && w.written < w.declared && !w.noBody {
 		// Ending the message now would tell the client the body is complete.
 		w.sc.srv.logger().Warn("httpipc: handler wrote less than its Content-Length; aborting the response",

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 type readState uint8
@@ -440,7 +441,7 @@ func (r *Reader) readFields(what string, budget int) (http.Header, error) {
 			return nil, unexpected(err, what)
 		}
 		if !validValue(vb) {
-			return nil, malformed("%s: value of %q contains a control character other than HTAB", what, name)
+			return nil, malformed("%s: value of %q contains a control character other than HTAB", what, strings.ToLower(name))
 		}
 		r.lines = append(r.lines, fieldLine{name: name, end: len(r.vals) + len(vb)})
 		r.vals = append(r.vals, vb...)

@@ -100,8 +100,12 @@ func (s *Server) ServeMessage(ctx context.Context, peer *peercred.Creds, req []b
 	}
 	out, err := w.encode()
 	if err != nil {
-		s.logger().Warn("message: response does not fit", "path", hr.URL.Path, "err", err)
-		return errorResponse(http.StatusInternalServerError, httpmsg.CodeResponseTooLarge, err.Error())
+		code := httpmsg.CodeInvalidResponse
+		if errors.Is(err, ErrTooLarge) {
+			code = httpmsg.CodeResponseTooLarge
+		}
+		s.logger().Warn("message: response cannot be sent", "path", hr.URL.Path, "err", err)
+		return errorResponse(http.StatusInternalServerError, code, err.Error())
 	}
 	return out
 }

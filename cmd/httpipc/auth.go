@@ -64,7 +64,7 @@ func runAuthServe(args []string, stdout, stderr io.Writer) error {
 	httpAddr := fs.String("http", "", "also serve over HTTP on this address, e.g. 127.0.0.1:8080")
 	subject := fs.String("subject", "user", "the user the tokens are for")
 	allowOthers := fs.Bool("allow-other-users", false, "admit connections from every OS user, not only this one and the uids of registered clients\n(not on an abstract socket unix:@NAME, which no file permission guards)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -143,7 +143,7 @@ func runAuthClientAdd(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&scopes, "scope", "scope the client may ask for (repeatable)")
 	uid := fs.Int("uid", -1, "OS user id the client app runs as: codes are then redeemed over IPC only by it")
 	noRefresh := fs.Bool("no-refresh", false, "issue no refresh tokens to this client")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *db == "" || *id == "" || len(uris) == 0 {
@@ -168,7 +168,7 @@ func runAuthClientAdd(args []string, stdout, stderr io.Writer) error {
 func runAuthClientList(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("auth client list", "--db FILE", "Lists the registered clients.", stderr)
 	db := fs.String("db", "", "SQLite file (required)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *db == "" {

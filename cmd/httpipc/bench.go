@@ -28,7 +28,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	skipBig := fs.Bool("skip-1gib", false, "skip the 1 GiB streaming scenario")
 	streamBytes := fs.Int("stream-bytes", 16<<20, "size of the download in the stream-16MiB scenario")
 	jar := fs.String("jvm", "", "add the Kotlin client (kotlin-okhttp) from this httpipc-jvm.jar, run with java from PATH")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -55,7 +55,7 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 			"has synced the offline records. Every step is printed; exits 0 when all worked.", stderr)
 	state := fs.String("state", "", "directory for the demo's state (default: a new temporary one, removed at exit)")
 	keep := fs.Bool("keep", false, "keep running and print the lesson page's URL to open in a browser")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
@@ -318,7 +318,7 @@ func runDemoLMS(args []string, stderr io.Writer, online bool) error {
 	upstream := fs.String("upstream", "", "online server URL")
 	syncToken := fs.String("sync-token", "", "token for the online server")
 	idle := fs.Duration("idle", 0, "exit when idle this long")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

@@ -39,7 +39,7 @@ func runLogin(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&scopes, "scope", "scope to ask for (repeatable)")
 	browser := fs.String("browser", "", "command that opens the URL (default: print it only)")
 	timeout := fs.Duration("timeout", 5*time.Minute, "how long to wait for the user")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *service == "" || *clientID == "" {

@@ -40,7 +40,7 @@ func runProxy(args []string, stdout, stderr io.Writer) error {
 	allowOthers := fs.Bool("allow-other-users", false, "admit connections from every local user, not only this one's processes (they act as this user towards the provider)")
 	host := fs.String("host", "", "Host header the provider sees (default: the proxy's own address)")
 	timeout := fs.Duration("timeout", 0, "bound on each request (0: none)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

@@ -33,7 +33,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&allowUIDs, "allow-uid", "also allow callers running as this uid (repeatable; default: same user only)")
 	allowAny := fs.Bool("allow-any", false, "allow every caller that can open the socket")
 	maxBody := fs.Int64("max-body", 0, "largest request body in bytes (0: no limit)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

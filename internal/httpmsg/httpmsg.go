@@ -23,6 +23,7 @@ const (
 	CodeTooLarge         = "too-large"          // 413 or 431: a body or field section over a limit
 	CodeHandlerPanic     = "handler-panic"      // 500: the handler panicked before answering
 	CodeResponseTooLarge = "response-too-large" // 500: message mode, the response exceeds the limit
+	CodeInvalidResponse  = "invalid-response"   // 500: the handler's response head cannot be encoded (an invalid field)
 	CodeTooMany          = "too-many"           // 503: message mode, a channel over the provider's cap
 	CodeUpstream         = "upstream-failed"    // 502: an adapter (httpipc serve) could not reach its upstream
 )

@@ -111,15 +111,18 @@ class IpcServer(
         return
       }
       val peer = UnixSockets.peerCredentials(ch)
-      val t = Thread({
-        serveConnection(ChannelInputStream(ch), ChannelOutputStream(ch), peer, ch) {
-          try {
-            ch.shutdownInput()
-          } catch (_: IOException) {
-            ch.closeQuietly()
-          }
+      val output = ChannelOutputStream(ch)
+      val conn = ServerConn(this, ChannelInputStream(ch), output, peer, ch) {
+        try {
+          ch.shutdownInput()
+        } catch (_: IOException) {
+          ch.closeQuietly()
         }
-      }, "httpipc-conn")
+      }
+      // Counted here, in accept order, so that the caps see every
+      // connection accepted before this one.
+      if (!admit(conn, output, ch)) continue
+      val t = Thread({ serveAdmitted(conn, ch) }, "httpipc-conn")
       t.isDaemon = true
       t.start()
     }
@@ -141,22 +144,30 @@ class IpcServer(
     shutdownInput: (() -> Unit)? = null,
   ) {
     val conn = ServerConn(this, input, output, peer, closer, shutdownInput)
+    if (admit(conn, output, closer)) serveAdmitted(conn, closer)
+  }
+
+  /** Counts [conn] against the caps; refuses and closes it when over one. */
+  private fun admit(conn: ServerConn, output: OutputStream, closer: Closeable): Boolean {
     when (track(conn)) {
       Track.CLOSED -> {
         closer.closeQuietly()
-        return
+        return false
       }
       Track.OVER_CAP -> {
-        log.warning("httpipc: connection refused: peer ${Policies.describe(peer)}: ${Wire.TOO_MANY_CONNECTIONS}")
+        log.warning("httpipc: connection refused: peer ${Policies.describe(conn.peer)}: ${Wire.TOO_MANY_CONNECTIONS}")
         try {
           conn.deadline.within(Duration.ofSeconds(1)) { output.write(Wire.refusal(Wire.TOO_MANY_CONNECTIONS)); output.flush() }
         } catch (_: IOException) {
         }
         closer.closeQuietly()
-        return
+        return false
       }
-      Track.OK -> {}
+      Track.OK -> return true
     }
+  }
+
+  private fun serveAdmitted(conn: ServerConn, closer: Closeable) {
     try {
       conn.run()
     } catch (e: Throwable) {

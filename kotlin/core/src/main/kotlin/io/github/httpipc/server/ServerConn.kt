@@ -232,7 +232,12 @@ internal class ServerConn(
       srv.log.fine { "httpipc: ${head.method} ${head.path} from $remote" }
       srv.handlerOf().handle(req, resp)
     } catch (t: Throwable) {
-      srv.log.log(Level.WARNING, "httpipc: handler failed: ${head.method} ${head.path} (peer $remote)", t)
+      if (t is IOException && resp.headSent) {
+        // Most often the client went away mid-response: not the handler's fault.
+        srv.log.fine { "httpipc: response aborted: ${head.method} ${head.path} (peer $remote): ${t.message}" }
+      } else {
+        srv.log.log(Level.WARNING, "httpipc: handler failed: ${head.method} ${head.path} (peer $remote)", t)
+      }
       if (!resp.headSent) writeError(resp.started, 500, "handler-panic", "internal server error")
       return false
     } finally {
@@ -312,6 +317,15 @@ internal class StreamRequest(
       reader!!.content.read(b, off, len)
     } catch (e: IOException) {
       failure = e
+      // The request's own fault, found while the handler reads: answered
+      // for the handler if it has not answered (PROTOCOL.md section 6).
+      if (e is BhttpException) {
+        when (e.kind) {
+          BhttpException.Kind.TOO_LARGE -> response.badBody(431, "too-large", e.message ?: "too large")
+          BhttpException.Kind.MALFORMED -> response.badBody(400, "malformed", e.message ?: "malformed")
+          else -> {}
+        }
+      }
       throw e
     }
     if (n < 0) {
@@ -323,7 +337,7 @@ internal class StreamRequest(
     if (limit > 0 && read > limit) {
       val e = IOException("request body larger than $limit bytes")
       failure = e
-      response.tooLarge(limit)
+      response.badBody(413, "too-large", "request body larger than $limit bytes")
       throw e
     }
     return n
@@ -379,15 +393,17 @@ internal class StreamResponse(private val conn: ServerConn, private val req: Str
     override fun write(b: ByteArray, off: Int, len: Int) = writeBody(b, off, len)
 
     override fun flush() {
-      if (ended) throw IOException("response already sent: request body too large")
+      if (ended) throw IOException(ENDED)
       if (!headSent) sendHead()
+      if (ended) throw IOException(ENDED)
       w.flush()
     }
   }
 
   private fun writeBody(b: ByteArray, off: Int, len: Int) {
-    if (ended) throw IOException("response already sent: request body too large")
+    if (ended) throw IOException(ENDED)
     if (!headSent) sendHead()
+    if (ended) throw IOException(ENDED)
     if (len == 0) return
     if (noBody) return // a response to HEAD, a 204 and a 304 have no content: writes are dropped
     if (declared >= 0 && written + len > declared) {
@@ -421,26 +437,33 @@ internal class StreamResponse(private val conn: ServerConn, private val req: Str
       w.responseHead(st, headers)
       status = st
     } catch (e: IllegalArgumentException) {
+      // The provider answers in the handler's place (protocol section 6); what the handler
+      // writes afterwards is dropped and the connection closes.
       conn.srvLog("httpipc: handler set an invalid header: ${e.message}")
-      w.responseHead(500, Fields())
+      conn.writeError(true, 500, "invalid-response", e.message ?: "invalid response head")
       status = 500
-      noBody = true
+      ended = true
     }
   }
 
-  /** Answers 413 for the handler when the request body went over the limit before the head. */
-  fun tooLarge(limit: Long) {
+  /**
+   * Answers for the handler when reading the request body failed for the request's own fault
+   * (413 or 431 too-large, 400 malformed) before the handler sent its head; the connection closes
+   * after the response either way.
+   */
+  fun badBody(status: Int, code: String, message: String) {
     bodyTooLarge = true
     if (headSent) return
     headSent = true
     ended = true
-    conn.writeError(started, 413, "too-large", "request body larger than $limit bytes")
+    conn.writeError(started, status, code, message)
   }
 
   /** Ends the response after the handler returned; reports whether the connection is usable. */
   fun finish(): Boolean {
     if (ended) return false
     if (!headSent) sendHead()
+    if (ended) return false
     if (declared >= 0 && written < declared && !noBody) {
       conn.srvLog("httpipc: handler wrote less than its content-length; aborting the response")
       return false
@@ -458,3 +481,6 @@ internal class StreamResponse(private val conn: ServerConn, private val req: Str
     return !bodyTooLarge
   }
 }
+
+/** The failure of writes after the provider answered in the handler's place. */
+private const val ENDED = "the provider answered in the handler's place"
