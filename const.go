@@ -39,10 +39,6 @@ const (
 	chunkSize = 32 << 10
 	// bufferSize is the size of the read and write buffers of a connection.
 	bufferSize = 32 << 10
-	// smallResponse is how many bytes of content the provider holds back
-	// before sending the header section, so that a short response can carry a
-	// Content-Length.
-	smallResponse = 4 << 10
 
 	// Defaults of the Server's connection limits (see Server).
 	defaultPrefaceTimeout    = 5 * time.Second
