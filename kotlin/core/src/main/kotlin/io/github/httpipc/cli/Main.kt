@@ -41,6 +41,7 @@ internal fun run(args: List<String>, stdout: PrintStream, stderr: PrintStream): 
   val cmd: ((List<String>, PrintStream, PrintStream) -> Int)? = when (name) {
     "call" -> ::runCall
     "serve" -> ::runServe
+    "bench-client" -> ::runBenchClient
     else -> null
   }
   if (cmd == null) {

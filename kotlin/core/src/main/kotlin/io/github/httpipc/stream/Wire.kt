@@ -8,8 +8,9 @@ import java.io.IOException
 import java.io.InputStream
 import java.io.OutputStream
 import java.time.Duration
-import java.util.concurrent.TimeUnit
-import okio.AsyncTimeout
+import java.util.concurrent.ConcurrentHashMap
+import java.util.concurrent.atomic.AtomicBoolean
+import java.util.concurrent.atomic.AtomicLong
 
 /** Wire constants and helpers of the stream protocol (protocol sections 4 to 6). */
 internal object Wire {
@@ -140,33 +141,47 @@ internal class PrefixedOutput(private val out: OutputStream, private var prefix:
 /**
  * A deadline for blocking I/O: when it passes, [onTimeout] runs (it closes the connection or
  * shuts down its input, which ends the blocked call). Not for concurrent use.
+ *
+ * Arming and disarming only write a field: a request arms several deadlines, and a timer that
+ * woke a thread for each (as okio's AsyncTimeout does) would cost more than the request.
+ * [Watchdog] looks at the armed deadlines every [Watchdog.TICK_MILLIS] milliseconds, so a
+ * deadline fires up to that much late.
  */
 internal class Deadline(private val onTimeout: () -> Unit) {
-  private val timeout = object : AsyncTimeout() {
-    override fun timedOut() {
-      try {
-        onTimeout()
-      } catch (_: Exception) {
-      }
-    }
-  }
+  /** When the armed deadline passes (System.nanoTime), [IDLE], or [FIRED]. */
+  private val at = AtomicLong(IDLE)
+
+  /** Whether this deadline is in the watchdog's set; cleared by the watchdog when it drops it. */
+  @Volatile
+  internal var watched = false
+
+  /** When this deadline was last armed, for the watchdog to drop one unused for a while. */
+  @Volatile
+  internal var lastArmed = 0L
 
   /** Whether the last deadline passed. */
+  @Volatile
   var expired = false
     private set
 
   /** Starts a deadline [d] from now; null or non-positive means none. */
   fun start(d: Duration?) {
     expired = false
-    if (d == null || d.isZero || d.isNegative) return
-    timeout.timeout(d.toNanos(), TimeUnit.NANOSECONDS)
-    timeout.enter()
+    if (d == null || d.isZero || d.isNegative) {
+      at.set(IDLE)
+      return
+    }
+    val now = System.nanoTime()
+    lastArmed = now
+    var t = now + d.toNanos()
+    if (t == IDLE || t == FIRED) t++
+    at.set(t)
+    if (!watched) Watchdog.watch(this)
   }
 
   /** Stops the running deadline; returns whether it passed. */
   fun stop(): Boolean {
-    if (timeout.exit()) expired = true
-    timeout.timeout(0, TimeUnit.NANOSECONDS)
+    if (at.getAndSet(IDLE) == FIRED) expired = true
     return expired
   }
 
@@ -177,6 +192,72 @@ internal class Deadline(private val onTimeout: () -> Unit) {
       return block()
     } finally {
       stop()
+    }
+  }
+
+  /** Called by the watchdog: fires the deadline if it passed; reports whether it is idle. */
+  internal fun check(now: Long): Boolean {
+    val t = at.get()
+    if (t == IDLE) return true
+    if (t != FIRED && now - t >= 0 && at.compareAndSet(t, FIRED)) {
+      try {
+        onTimeout()
+      } catch (_: Exception) {
+      }
+    }
+    return false
+  }
+
+  private companion object {
+    const val IDLE = 0L
+    const val FIRED = Long.MIN_VALUE
+  }
+}
+
+/**
+ * The thread that fires [Deadline]s. It runs while some deadline was armed in the last few
+ * seconds and ends when none was, so an idle process has no thread awake.
+ */
+internal object Watchdog {
+  /** How often armed deadlines are looked at. */
+  const val TICK_MILLIS = 20L
+
+  /** How long a deadline stays in the set without being armed. */
+  private const val KEEP_NANOS = 5_000_000_000L
+
+  private val deadlines = ConcurrentHashMap.newKeySet<Deadline>()
+  private val running = AtomicBoolean()
+
+  fun watch(d: Deadline) {
+    d.watched = true
+    deadlines.add(d)
+    if (running.compareAndSet(false, true)) {
+      val t = Thread(::loop, "httpipc-deadlines")
+      t.isDaemon = true
+      t.start()
+    }
+  }
+
+  private fun loop() {
+    while (true) {
+      try {
+        Thread.sleep(TICK_MILLIS)
+      } catch (_: InterruptedException) {
+      }
+      val now = System.nanoTime()
+      for (d in deadlines) {
+        if (d.check(now) && now - d.lastArmed > KEEP_NANOS) {
+          d.watched = false
+          deadlines.remove(d)
+          // Armed meanwhile: keep watching it.
+          if (!d.check(now)) watch(d)
+        }
+      }
+      if (deadlines.isEmpty()) {
+        running.set(false)
+        // A deadline added after the check above restarts the loop here.
+        if (deadlines.isEmpty() || !running.compareAndSet(false, true)) return
+      }
     }
   }
 }
