@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/httpipc/httpipc/peercred"
 )
@@ -22,7 +23,22 @@ type connKey struct{}
 // Proxy.AllowOtherUsers). Serve sets it; a server of the app's own that
 // mounts the Proxy as a handler sets it as its http.Server.ConnContext.
 func ConnContext(ctx context.Context, c net.Conn) context.Context {
-	return context.WithValue(ctx, connKey{}, c)
+	return context.WithValue(ctx, connKey{}, &connInfo{conn: c})
+}
+
+// connInfo is a connection and, once looked up, the verdict of the user
+// check: a connection's user does not change, and looking it up (sock_diag
+// for loopback TCP) costs more than forwarding a small request.
+type connInfo struct {
+	conn    net.Conn
+	once    sync.Once
+	refusal string
+}
+
+// userRefusal is checkUser's verdict for the connection, looked up once.
+func (ci *connInfo) userRefusal(credConn bool) string {
+	ci.once.Do(func() { ci.refusal = checkUser(ci.conn, credConn) })
+	return ci.refusal
 }
 
 type corsKey struct{}
@@ -65,7 +81,11 @@ func (p *Proxy) secretFor(addr net.Addr, credConn bool) string {
 // request itself: a refusal, a CORS preflight or a launch URL.
 func (p *Proxy) guard(w http.ResponseWriter, r *http.Request) (corsInfo, bool) {
 	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
-	conn, _ := r.Context().Value(connKey{}).(net.Conn)
+	ci, _ := r.Context().Value(connKey{}).(*connInfo)
+	var conn net.Conn
+	if ci != nil {
+		conn = ci.conn
+	}
 	if conn != nil {
 		local = conn.LocalAddr()
 	}
@@ -84,7 +104,11 @@ func (p *Proxy) guard(w http.ResponseWriter, r *http.Request) (corsInfo, bool) {
 	}
 
 	if !p.AllowOtherUsers {
-		if msg := checkUser(conn, credConn); msg != "" {
+		msg := checkUser(nil, false)
+		if ci != nil {
+			msg = ci.userRefusal(credConn)
+		}
+		if msg != "" {
 			return corsInfo{}, p.refuse(w, r, pending, http.StatusForbidden, msg)
 		}
 	}
