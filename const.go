@@ -44,8 +44,8 @@ const (
 	defaultPrefaceTimeout    = 5 * time.Second
 	defaultReadHeaderTimeout = 10 * time.Second
 	defaultConnIdleTimeout   = 2 * time.Minute
-	defaultMaxConns          = 512
-	defaultMaxConnsPerUser   = 128
+	defaultMaxConns          = 1024
+	defaultMaxConnsPerUser   = 256
 	// refusalWait bounds how long a refused peer is given to send its first
 	// byte (so the refusal can be in its protocol) and to take the refusal.
 	refusalWait = time.Second

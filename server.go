@@ -73,7 +73,7 @@ type Server struct {
 	// MaxConns caps the connections open at once, and MaxConnsPerUser
 	// those of one user (peers whose identity is unknown count as one
 	// user). A connection over a cap is refused before anything is read
-	// from it. Zero means 512 and 128; negative means no cap.
+	// from it. Zero means 1024 and 256; negative means no cap.
 	MaxConns        int
 	MaxConnsPerUser int
 

@@ -27,7 +27,7 @@ const SeqPacketMax = 64 << 10
 // MaxConns and MaxConnsPerUser (over a cap, a 503 response and the close).
 // It returns when ln is closed.
 func ServeSeqPacket(ln *net.UnixListener, srv *Server) error {
-	lim := &channelLimits{max: capOr(srv.MaxConns, 512), perUser: capOr(srv.MaxConnsPerUser, 128),
+	lim := &channelLimits{max: capOr(srv.MaxConns, 1024), perUser: capOr(srv.MaxConnsPerUser, 256),
 		open: map[int]int{}, refusers: make(chan struct{}, 16)}
 	for {
 		c, err := ln.AcceptUnix()

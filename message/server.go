@@ -39,7 +39,7 @@ type Server struct {
 	// ConnIdleTimeout, MaxConns and MaxConnsPerUser bound the channels the
 	// server accepts itself (ServeSeqPacket), with the defaults and
 	// meanings of httpipc.Server's fields of those names: a channel idle
-	// for 2 minutes is closed, and at most 512 are open, 128 per user.
+	// for 2 minutes is closed, and at most 1024 are open, 256 per user.
 	ConnIdleTimeout time.Duration
 	MaxConns        int
 	MaxConnsPerUser int

@@ -27,10 +27,10 @@ class IpcServerOptions private constructor(b: Builder) {
   /** How long a connection may wait for its next request; 2 minutes. */
   val connectionIdleTimeout: Duration = b.connectionIdleTimeout
 
-  /** Connections open at once; 512. Zero or negative means no cap. */
+  /** Connections open at once; 1024. Zero or negative means no cap. */
   val maxConnections: Int = b.maxConnections
 
-  /** Connections of one user (unknown identities count as one user); 128. */
+  /** Connections of one user (unknown identities count as one user); 256. */
   val maxConnectionsPerUser: Int = b.maxConnectionsPerUser
 
   /**
@@ -50,8 +50,8 @@ class IpcServerOptions private constructor(b: Builder) {
     internal var prefaceTimeout: Duration = Duration.ofSeconds(5)
     internal var readHeaderTimeout: Duration = Duration.ofSeconds(10)
     internal var connectionIdleTimeout: Duration = Duration.ofMinutes(2)
-    internal var maxConnections = 512
-    internal var maxConnectionsPerUser = 128
+    internal var maxConnections = 1024
+    internal var maxConnectionsPerUser = 256
     internal var idleTimeout: Duration = Duration.ZERO
 
     internal constructor(o: IpcServerOptions) : this() {
