@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 )
 
 // RequestHead is the part of a request that comes before its content: the
@@ -36,17 +35,13 @@ func AppendRequestHead(b []byte, h *RequestHead) ([]byte, error) {
 		b = AppendVarint(b, uint64(len(s)))
 		b = append(b, s...)
 	}
-	b, err := appendFieldLines(b, h.Header, true)
+	cl := int64(-1)
+	if h.ContentLength > 0 {
+		cl = h.ContentLength
+	}
+	b, err := appendFieldLines(b, h.Header, true, cl)
 	if err != nil {
 		return b, err
-	}
-	if _, ok := h.Header["Content-Length"]; h.ContentLength > 0 && !ok {
-		b = append(b, 14)
-		b = append(b, "content-length"...)
-		var digits [20]byte
-		d := strconv.AppendInt(digits[:0], h.ContentLength, 10)
-		b = AppendVarint(b, uint64(len(d)))
-		b = append(b, d...)
 	}
 	return append(b, 0), nil
 }
@@ -78,7 +73,7 @@ func AppendResponseHead(b []byte, status int, h http.Header) ([]byte, error) {
 
 func appendStatusFields(b []byte, status int, h http.Header) ([]byte, error) {
 	b = AppendVarint(b, uint64(status))
-	b, err := appendFieldLines(b, h, true)
+	b, err := appendFieldLines(b, h, true, -1)
 	if err != nil {
 		return b, err
 	}
@@ -106,7 +101,7 @@ func AppendChunkHeader(b []byte, n int) []byte {
 // its trailer section. The message is then complete.
 func AppendEnd(b []byte, trailer http.Header) ([]byte, error) {
 	b = append(b, 0)
-	b, err := appendFieldLines(b, trailer, false)
+	b, err := appendFieldLines(b, trailer, false, -1)
 	if err != nil {
 		return b, err
 	}

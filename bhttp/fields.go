@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -131,8 +132,13 @@ func lower(c byte) byte {
 // fields when skipHop is set. Names are lowercase and sorted bytewise as
 // lowercase, so the encoding is deterministic; the values of one name keep
 // their order (docs/PROTOCOL.md, section 5).
-func appendFieldLines(b []byte, h http.Header, skipHop bool) ([]byte, error) {
-	if len(h) == 0 {
+//
+// A contentLength of 0 or more adds a content-length line, in its sorted
+// place, when h has none.
+func appendFieldLines(b []byte, h http.Header, skipHop bool, contentLength int64) ([]byte, error) {
+	_, hasCL := h["Content-Length"]
+	addCL := contentLength >= 0 && !hasCL
+	if len(h) == 0 && !addCL {
 		return b, nil
 	}
 	var stack [16]string
@@ -140,10 +146,22 @@ func appendFieldLines(b []byte, h http.Header, skipHop bool) ([]byte, error) {
 	for k := range h {
 		keys = append(keys, k)
 	}
+	if addCL {
+		keys = append(keys, "Content-Length")
+	}
 	if len(keys) > 1 {
 		slices.SortFunc(keys, compareWireNames)
 	}
 	for _, k := range keys {
+		if addCL && k == "Content-Length" {
+			b = AppendVarint(b, 14)
+			b = append(b, "content-length"...)
+			var digits [20]byte
+			d := strconv.AppendInt(digits[:0], contentLength, 10)
+			b = AppendVarint(b, uint64(len(d)))
+			b = append(b, d...)
+			continue
+		}
 		if skipHop && hopByHop[k] {
 			continue
 		}

@@ -245,3 +245,18 @@ func TestFieldLineOrder(t *testing.T) {
 		t.Fatalf("encoded %s\nwant    %s", got, want)
 	}
 }
+
+// TestContentLengthInOrder: the content-length line the request encoder
+// adds goes in its sorted place, before content-type.
+func TestContentLengthInOrder(t *testing.T) {
+	b, err := AppendRequestHead(nil, &RequestHead{Method: "POST", Scheme: "http", Authority: "lms", Path: "/",
+		Header: http.Header{"Content-Type": {"a/b"}, "Accept": {"*/*"}}, ContentLength: 5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := hex.EncodeToString(b)
+	acc, cl, ct := strings.Index(h, hex.EncodeToString([]byte("accept"))), strings.Index(h, hex.EncodeToString([]byte("content-length"))), strings.Index(h, hex.EncodeToString([]byte("content-type")))
+	if !(acc >= 0 && acc < cl && cl < ct) {
+		t.Fatalf("field order in %s: accept at %d, content-length at %d, content-type at %d", h, acc, cl, ct)
+	}
+}
