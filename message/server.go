@@ -233,7 +233,10 @@ func (w *responseWriter) encode() ([]byte, error) {
 			delete(h, n)
 		}
 	}
-	if _, ok := h["Content-Length"]; !ok && !w.head {
+	// A response to HEAD, a 204 and a 304 have no content; the others get
+	// their length, since the whole content is known.
+	noContent := w.head || w.status == http.StatusNoContent || w.status == http.StatusNotModified
+	if _, ok := h["Content-Length"]; !ok && !noContent {
 		h = h.Clone()
 		h.Set("Content-Length", strconv.Itoa(w.body.Len()))
 	}

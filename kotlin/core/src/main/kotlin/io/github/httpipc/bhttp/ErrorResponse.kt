@@ -25,6 +25,9 @@ object ErrorResponse {
   /** 500: message mode, the handler's response does not fit in one message. */
   const val RESPONSE_TOO_LARGE: String = "response-too-large"
 
+  /** 500: the handler's response head cannot be encoded (a field breaking protocol section 5, rule 3). */
+  const val INVALID_RESPONSE: String = "invalid-response"
+
   /** 502: an adapter could not get an answer from the HTTP server it forwards to. */
   const val UPSTREAM_FAILED: String = "upstream-failed"
 

@@ -155,7 +155,7 @@ class MessageServer(
         w.flush()
       } catch (e: IllegalArgumentException) {
         // The handler set a field that may not be sent (protocol section 5, rule 3).
-        return ErrorResponse.encode(500, ErrorResponse.HANDLER_PANIC, "internal server error")
+        return ErrorResponse.encode(500, ErrorResponse.INVALID_RESPONSE, e.message ?: "invalid response head")
       }
       if (out.size() > max) {
         return tooLarge("the response message is ${out.size()} bytes, the limit $max")

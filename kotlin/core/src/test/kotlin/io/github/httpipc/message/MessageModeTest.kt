@@ -83,7 +83,7 @@ class MessageModeTest {
       Case("handler throws", get("/"), { _, _ -> error("boom") }, 500, "handler-panic"),
       Case("response too large", get("/"), { _, r -> r.body.write(ByteArray(300)) }, 500, "response-too-large", max = 200),
       Case("response body fits, message does not", get("/"), { _, r -> r.body.write(ByteArray(190)) }, 500, "response-too-large", max = 200),
-      Case("invalid field from handler", get("/"), { _, r -> r.headers.add("x", "a\nb") }, 500, "handler-panic"),
+      Case("invalid field from handler", get("/"), { _, r -> r.headers.add("x", "a\nb") }, 500, "invalid-response"),
       Case("content-length added", get("/"), ok, 200) {
         assertEquals("2", it.fields["content-length"])
         assertEquals("ok", String(it.content))
