@@ -206,3 +206,31 @@ func TestNoContentResponses(t *testing.T) {
 		}
 	}
 }
+
+// TestInvalidResponses: a handler's response that cannot be sent as it is
+// (a field breaking the field rules, a content-length that disagrees with
+// the content) is replaced by 500 invalid-response.
+func TestInvalidResponses(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		handler http.HandlerFunc
+	}{
+		{"control byte in a field", func(w http.ResponseWriter, r *http.Request) { w.Header().Set("X-Bad", "a\x01b") }},
+		{"wrong content-length", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Length", "5")
+			w.Write([]byte("x"))
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &http.Client{Transport: &Transport{Channel: Local(&Server{Handler: tc.handler, Logger: quiet()}, 0)}}
+			resp, err := c.Get("http://lms/")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != 500 || resp.Header.Get("Httpipc-Error") != "invalid-response" {
+				t.Fatalf("%d %v, want 500 invalid-response", resp.StatusCode, resp.Header)
+			}
+		})
+	}
+}

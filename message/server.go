@@ -236,6 +236,9 @@ func (w *responseWriter) encode() ([]byte, error) {
 	// A response to HEAD, a 204 and a 304 have no content; the others get
 	// their length, since the whole content is known.
 	noContent := w.head || w.status == http.StatusNoContent || w.status == http.StatusNotModified
+	if cl, ok := h["Content-Length"]; ok && !noContent && (len(cl) != 1 || cl[0] != strconv.Itoa(w.body.Len())) {
+		return nil, fmt.Errorf("the handler's content-length %q disagrees with its %d bytes of content", cl, w.body.Len())
+	}
 	if _, ok := h["Content-Length"]; !ok && !noContent {
 		h = h.Clone()
 		h.Set("Content-Length", strconv.Itoa(w.body.Len()))
