@@ -9,13 +9,22 @@
 package kotlin_test
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/httpipc/httpipc"
 )
 
 // build is what TestMain made: the Go command and the JVM command.
@@ -42,8 +51,9 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// setUp builds the Go command, then runs Maven: the Kotlin tests (which use
-// the Go command) and the jar.
+// setUp builds the Go command and starts two Go providers in this process,
+// then runs Maven: the Kotlin tests (which use the command and call the
+// providers) and the jar.
 func setUp(dir string) {
 	mvn, err1 := exec.LookPath("mvn")
 	java, err2 := exec.LookPath("java")
@@ -57,7 +67,14 @@ func setUp(dir string) {
 		build.err = fmt.Errorf("go build ./cmd/httpipc: %v\n%s", err, out)
 		return
 	}
-	args := []string{"-B", "-f", "pom.xml", "-Dhttpipc.go=" + build.goCmd, "package"}
+	served, refusing, stop, err := startGoProviders(dir)
+	if err != nil {
+		build.err = err
+		return
+	}
+	defer stop()
+	args := []string{"-B", "-f", "pom.xml", "-Dhttpipc.go=" + build.goCmd,
+		"-Dhttpipc.goProvider=" + served, "-Dhttpipc.goRefusing=" + refusing, "package"}
 	if os.Getenv("HTTPIPC_MAVEN_OFFLINE") != "" {
 		args = append(args, "-o")
 	}
@@ -105,4 +122,98 @@ func TestMaven(t *testing.T) {
 	if _, err := os.Stat(build.jar); err != nil {
 		t.Fatalf("the jar: %v", err)
 	}
+}
+
+// startGoProviders serves goHandler on two Unix sockets in dir: one with
+// the default policy, for the Kotlin client's tests against the Go
+// provider, and one whose policy refuses every user.
+func startGoProviders(dir string) (served, refusing string, stop func(), err error) {
+	var servers []*httpipc.Server
+	stop = func() {
+		for _, s := range servers {
+			s.Close()
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		policy httpipc.Policy
+		addr   *string
+	}{
+		{"go.sock", nil, &served},
+		{"refusing.sock", httpipc.AllowUIDs(1<<31 - 3), &refusing},
+	} {
+		addr := "unix:" + filepath.Join(dir, tc.name)
+		ln, err := httpipc.Listen(addr)
+		if err != nil {
+			stop()
+			return "", "", nil, err
+		}
+		srv := &httpipc.Server{Handler: goHandler(), Policy: tc.policy, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		servers = append(servers, srv)
+		go srv.Serve(ln)
+		*tc.addr = addr
+	}
+	return served, refusing, stop, nil
+}
+
+// goHandler is the API the Kotlin client's tests call on the Go provider:
+// GET /hello?name=N, POST /sum (length and SHA-256 of the body), GET
+// /bytes?n=N (N bytes of "0123456789abcdef"), GET /stall (64 KiB, then
+// nothing until the caller goes away; GET /stalled tells whether the last
+// stall saw its caller go), and GET /hints (a 103, then 200 with a trailer
+// x-checksum).
+func goHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /hello", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "hello %s", r.URL.Query().Get("name"))
+	})
+	mux.HandleFunc("POST /sum", func(w http.ResponseWriter, r *http.Request) {
+		h := sha256.New()
+		n, err := io.Copy(h, r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		fmt.Fprintf(w, "%d %x", n, h.Sum(nil))
+	})
+	mux.HandleFunc("GET /bytes", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := strconv.ParseInt(r.URL.Query().Get("n"), 10, 64)
+		w.Header().Set("Content-Type", "application/octet-stream")
+		buf := bytes.Repeat([]byte("0123456789abcdef"), 2048)
+		for n > 0 {
+			k := min(n, int64(len(buf)))
+			if _, err := w.Write(buf[:k]); err != nil {
+				return
+			}
+			n -= k
+		}
+	})
+	cancelled := make(chan bool, 1)
+	mux.HandleFunc("GET /stall", func(w http.ResponseWriter, r *http.Request) {
+		w.Write(bytes.Repeat([]byte("x"), 64<<10))
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+			cancelled <- true
+		case <-time.After(time.Minute):
+			cancelled <- false
+		}
+	})
+	mux.HandleFunc("GET /stalled", func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case c := <-cancelled:
+			fmt.Fprint(w, c)
+		case <-time.After(time.Minute):
+			fmt.Fprint(w, "no stall ended")
+		}
+	})
+	mux.HandleFunc("GET /hints", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Link", "</a.css>; rel=preload")
+		w.WriteHeader(http.StatusEarlyHints)
+		w.Header().Del("Link")
+		w.Header().Set("Trailer", "X-Checksum")
+		io.WriteString(w, "hinted")
+		w.Header().Set("X-Checksum", "abc")
+	})
+	return mux
 }

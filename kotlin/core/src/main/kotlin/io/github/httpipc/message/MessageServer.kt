@@ -24,8 +24,9 @@ import java.io.OutputStream
  *
  * It always answers with a response: a peer [policy] refuses gets `403 forbidden`, a request
  * over [maxMessageSize] `413 too-large`, an undecodable one `400 malformed` or `431 too-large`,
- * a handler that throws `500 handler-panic`, and a response that does not fit in
- * [maxMessageSize] `500 response-too-large`. The host code (a Binder `onTransact`, a D-Bus
+ * a handler that throws `500 handler-panic`, a handler's response that cannot be sent as it is
+ * (an invalid field, a content-length that disagrees with the content) `500 invalid-response`,
+ * and a response that does not fit in [maxMessageSize] `500 response-too-large`. The host code (a Binder `onTransact`, a D-Bus
  * method) passes the bytes it received and the caller's identity to [serveMessage], and sends
  * back what it returns. Safe for concurrent use if [handler] is.
  *
@@ -142,7 +143,7 @@ class MessageServer(
         // The whole content is known; HEAD and 304 keep the handler's, 204 has none (RFC 9110 8.6).
         if (!noContent) fields.add("content-length", n.toString())
       } else if (!noContent && cl != n.toString()) {
-        return ErrorResponse.encode(500, ErrorResponse.HANDLER_PANIC, "internal server error")
+        return ErrorResponse.encode(500, ErrorResponse.INVALID_RESPONSE, "the handler's content-length $cl disagrees with its $n bytes of content")
       }
       val out = ByteArrayOutputStream(n + 256)
       val w = MessageWriter(out)

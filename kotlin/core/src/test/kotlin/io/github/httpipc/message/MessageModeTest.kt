@@ -88,7 +88,7 @@ class MessageModeTest {
         assertEquals("2", it.fields["content-length"])
         assertEquals("ok", String(it.content))
       },
-      Case("wrong content-length from handler", get("/"), { _, r -> r.headers["content-length"] = "5"; r.body.write(1) }, 500, "handler-panic"),
+      Case("wrong content-length from handler", get("/"), { _, r -> r.headers["content-length"] = "5"; r.body.write(1) }, 500, "invalid-response"),
       Case("HEAD keeps the handler's content-length and drops the body", get("/", "HEAD"), { _, r ->
         r.headers["content-length"] = "10"
         r.body.write(ByteArray(10))
