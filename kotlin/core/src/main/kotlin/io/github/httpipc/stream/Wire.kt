@@ -142,22 +142,15 @@ internal class PrefixedOutput(private val out: OutputStream, private var prefix:
  * A deadline for blocking I/O: when it passes, [onTimeout] runs (it closes the connection or
  * shuts down its input, which ends the blocked call). Not for concurrent use.
  *
- * Arming and disarming only write a field: a request arms several deadlines, and a timer that
- * woke a thread for each (as okio's AsyncTimeout does) would cost more than the request.
- * [Watchdog] looks at the armed deadlines every [Watchdog.TICK_MILLIS] milliseconds, so a
- * deadline fires up to that much late.
+ * Arming and disarming only write a field and add to or remove from [Watchdog]'s set: a request
+ * arms several deadlines, and a timer that woke a thread for each (as okio's AsyncTimeout does)
+ * would cost more than the request. The watchdog looks at the armed deadlines every
+ * [Watchdog.TICK_MILLIS] milliseconds, so a deadline fires up to that much late. Only armed
+ * deadlines are in the set, so a connection that is gone is never kept alive by it.
  */
 internal class Deadline(private val onTimeout: () -> Unit) {
   /** When the armed deadline passes (System.nanoTime), [IDLE], or [FIRED]. */
   private val at = AtomicLong(IDLE)
-
-  /** Whether this deadline is in the watchdog's set; cleared by the watchdog when it drops it. */
-  @Volatile
-  internal var watched = false
-
-  /** When this deadline was last armed, for the watchdog to drop one unused for a while. */
-  @Volatile
-  internal var lastArmed = 0L
 
   /** Whether the last deadline passed. */
   @Volatile
@@ -171,17 +164,17 @@ internal class Deadline(private val onTimeout: () -> Unit) {
       at.set(IDLE)
       return
     }
-    val now = System.nanoTime()
-    lastArmed = now
-    var t = now + d.toNanos()
+    var t = System.nanoTime() + d.toNanos()
     if (t == IDLE || t == FIRED) t++
     at.set(t)
-    if (!watched) Watchdog.watch(this)
+    Watchdog.watch(this)
   }
 
   /** Stops the running deadline; returns whether it passed. */
   fun stop(): Boolean {
-    if (at.getAndSet(IDLE) == FIRED) expired = true
+    val t = at.getAndSet(IDLE)
+    if (t == FIRED) expired = true
+    if (t != IDLE) Watchdog.forget(this)
     return expired
   }
 
@@ -195,17 +188,15 @@ internal class Deadline(private val onTimeout: () -> Unit) {
     }
   }
 
-  /** Called by the watchdog: fires the deadline if it passed; reports whether it is idle. */
-  internal fun check(now: Long): Boolean {
+  /** Called by the watchdog: fires the deadline if it passed. */
+  internal fun check(now: Long) {
     val t = at.get()
-    if (t == IDLE) return true
-    if (t != FIRED && now - t >= 0 && at.compareAndSet(t, FIRED)) {
+    if (t != IDLE && t != FIRED && now - t >= 0 && at.compareAndSet(t, FIRED)) {
       try {
         onTimeout()
       } catch (_: Exception) {
       }
     }
-    return false
   }
 
   private companion object {
@@ -215,48 +206,47 @@ internal class Deadline(private val onTimeout: () -> Unit) {
 }
 
 /**
- * The thread that fires [Deadline]s. It runs while some deadline was armed in the last few
- * seconds and ends when none was, so an idle process has no thread awake.
+ * The thread that fires armed [Deadline]s. It runs while deadlines are armed and ends a second
+ * after the last one was disarmed, so an idle process has no thread awake.
  */
 internal object Watchdog {
   /** How often armed deadlines are looked at. */
   const val TICK_MILLIS = 20L
 
-  /** How long a deadline stays in the set without being armed. */
-  private const val KEEP_NANOS = 5_000_000_000L
+  /** How many empty ticks the thread waits before it ends. */
+  private const val IDLE_TICKS = 50
 
-  private val deadlines = ConcurrentHashMap.newKeySet<Deadline>()
+  private val armed = ConcurrentHashMap.newKeySet<Deadline>()
   private val running = AtomicBoolean()
 
   fun watch(d: Deadline) {
-    d.watched = true
-    deadlines.add(d)
-    if (running.compareAndSet(false, true)) {
+    armed.add(d)
+    if (!running.get() && running.compareAndSet(false, true)) {
       val t = Thread(::loop, "httpipc-deadlines")
       t.isDaemon = true
       t.start()
     }
   }
 
+  fun forget(d: Deadline) {
+    armed.remove(d)
+  }
+
   private fun loop() {
+    var empty = 0
     while (true) {
       try {
         Thread.sleep(TICK_MILLIS)
       } catch (_: InterruptedException) {
       }
       val now = System.nanoTime()
-      for (d in deadlines) {
-        if (d.check(now) && now - d.lastArmed > KEEP_NANOS) {
-          d.watched = false
-          deadlines.remove(d)
-          // Armed meanwhile: keep watching it.
-          if (!d.check(now)) watch(d)
-        }
-      }
-      if (deadlines.isEmpty()) {
+      for (d in armed) d.check(now)
+      empty = if (armed.isEmpty()) empty + 1 else 0
+      if (empty >= IDLE_TICKS) {
         running.set(false)
-        // A deadline added after the check above restarts the loop here.
-        if (deadlines.isEmpty() || !running.compareAndSet(false, true)) return
+        // A deadline armed after the look above restarts the loop here.
+        if (armed.isEmpty() || !running.compareAndSet(false, true)) return
+        empty = 0
       }
     }
   }
