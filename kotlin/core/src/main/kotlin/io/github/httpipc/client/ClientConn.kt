@@ -152,27 +152,31 @@ internal class ClientConn(private val ch: SocketChannel, maxHeaderBytes: Int, pr
       throw IOException(e)
     }
 
+    // One deadline for the wait for the response and its head.
+    readDeadline.start(readTimeout)
     val got = try {
-      readDeadline.within(readTimeout) { input.awaitByte() }
+      input.awaitByte()
     } catch (e: IOException) {
+      readDeadline.stop()
       if (canceled.get() || readDeadline.expired) fail(e)
       close()
       throw RetryableException(IOException("httpipc: provider closed the connection before responding: ${e.message}", e), notSent = false)
     }
     if (!got) {
+      readDeadline.stop()
       close()
       if (canceled.get()) throw IOException("Canceled")
       throw RetryableException(IOException("httpipc: provider closed the connection before responding"), notSent = false)
     }
     val rh = try {
-      readDeadline.within(readTimeout) {
-        if (!prefaceRead) readPreface()
-        if (req.method == "HEAD") reader.expectHeadResponse()
-        reader.readResponseHead(null)
-      }
+      if (!prefaceRead) readPreface()
+      if (req.method == "HEAD") reader.expectHeadResponse()
+      reader.readResponseHead(null)
     } catch (e: IOException) {
+      readDeadline.stop()
       fail(mapError(e, "reading the response"))
     }
+    readDeadline.stop()
     val headers = Headers.Builder()
     for ((n, v) in rh.fields) headers.addUnsafeNonAscii(n, v)
     val built = headers.build()
@@ -294,8 +298,11 @@ internal class ClientConn(private val ch: SocketChannel, maxHeaderBytes: Int, pr
       failure?.let { throw it }
       if (state.done) return -1
       if (byteCount == 0L) return 0
+      val want = minOf(byteCount, buf.size.toLong()).toInt()
       val n = try {
-        readDeadline.within(readTimeout) { reader.content.read(buf, 0, minOf(byteCount, buf.size.toLong()).toInt()) }
+        // Content already buffered is read without arming a deadline.
+        if (reader.content.available() > 0) reader.content.read(buf, 0, want)
+        else readDeadline.within(readTimeout) { reader.content.read(buf, 0, want) }
       } catch (e: IOException) {
         close()
         val mapped = if (canceled.get()) IOException("Canceled", e) else mapError(e, "reading the response body")
