@@ -21,52 +21,10 @@ import (
 	"github.com/httpipc/httpipc/internal/otheruser"
 )
 
-// upstream is an HTTP server for the Kotlin provider to forward to.
+// upstream is an HTTP server for the Kotlin provider to forward to, with
+// the API of goHandler.
 func upstream(t *testing.T) *httptest.Server {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /hello", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprintf(w, "hello %s", r.URL.Query().Get("name"))
-	})
-	mux.HandleFunc("POST /sum", func(w http.ResponseWriter, r *http.Request) {
-		h := sha256.New()
-		n, err := io.Copy(h, r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), 400)
-			return
-		}
-		fmt.Fprintf(w, "%d %x", n, h.Sum(nil))
-	})
-	mux.HandleFunc("GET /bytes", func(w http.ResponseWriter, r *http.Request) {
-		var n int64
-		fmt.Sscan(r.URL.Query().Get("n"), &n)
-		w.Header().Set("Content-Type", "application/octet-stream")
-		buf := bytes.Repeat([]byte("0123456789abcdef"), 4096)
-		for n > 0 {
-			k := min(n, int64(len(buf)))
-			if _, err := w.Write(buf[:k]); err != nil {
-				return
-			}
-			n -= k
-		}
-	})
-	mux.HandleFunc("POST /echo", func(w http.ResponseWriter, r *http.Request) {
-		// Whole, then back: OkHttp sends a request body before it reads
-		// the response, so echoing as it arrives could stall both.
-		b, err := io.ReadAll(r.Body)
-		if err != nil {
-			http.Error(w, err.Error(), 400)
-			return
-		}
-		w.Header().Set("Content-Type", "application/octet-stream")
-		w.Write(b)
-	})
-	mux.HandleFunc("GET /stall", func(w http.ResponseWriter, r *http.Request) {
-		// A first part, then nothing until the caller goes away.
-		w.Write(bytes.Repeat([]byte("x"), 64<<10))
-		w.(http.Flusher).Flush()
-		<-r.Context().Done()
-	})
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewServer(goHandler())
 	t.Cleanup(srv.Close)
 	return srv
 }

@@ -160,8 +160,8 @@ func startGoProviders(dir string) (served, refusing string, stop func(), err err
 // GET /hello?name=N, POST /sum (length and SHA-256 of the body), GET
 // /bytes?n=N (N bytes of "0123456789abcdef"), GET /stall (64 KiB, then
 // nothing until the caller goes away; GET /stalled tells whether the last
-// stall saw its caller go), and GET /hints (a 103, then 200 with a trailer
-// x-checksum).
+// stall saw its caller go), POST /echo (the body back), and GET /hints (a
+// 103, then 200 with a trailer x-checksum).
 func goHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /hello", func(w http.ResponseWriter, r *http.Request) {
@@ -192,11 +192,15 @@ func goHandler() http.Handler {
 	mux.HandleFunc("GET /stall", func(w http.ResponseWriter, r *http.Request) {
 		w.Write(bytes.Repeat([]byte("x"), 64<<10))
 		w.(http.Flusher).Flush()
+		saw := false
 		select {
 		case <-r.Context().Done():
-			cancelled <- true
+			saw = true
 		case <-time.After(time.Minute):
-			cancelled <- false
+		}
+		select {
+		case cancelled <- saw:
+		default: // nobody asked about the previous stall
 		}
 	})
 	mux.HandleFunc("GET /stalled", func(w http.ResponseWriter, r *http.Request) {
@@ -206,6 +210,17 @@ func goHandler() http.Handler {
 		case <-time.After(time.Minute):
 			fmt.Fprint(w, "no stall ended")
 		}
+	})
+	mux.HandleFunc("POST /echo", func(w http.ResponseWriter, r *http.Request) {
+		// Whole, then back: a forwarding OkHttp sends a request body before
+		// it reads the response, so echoing as it arrives could stall both.
+		b, err := io.ReadAll(r.Body)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/octet-stream")
+		w.Write(b)
 	})
 	mux.HandleFunc("GET /hints", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Link", "</a.css>; rel=preload")
