@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -203,109 +204,169 @@ func TestGobind(t *testing.T) {
 
 // TestJNI builds the bound library for this desktop (linux/amd64, JNI) and
 // runs a Java program that drives the generated Java API against a Go
-// provider in the JVM. gomobile's JNI glue is written for Android, so the
-// test compiles it under other file names, against a stand-in for Android's
-// log.h (testdata/jni), without liblog.
+// provider in the JVM.
 func TestJNI(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a shared library")
-	}
-	gobind, javac := tools(t)
-	javacReal, err := filepath.EvalSymlinks(javac)
-	if err != nil {
-		t.Fatal(err)
-	}
-	jdk := filepath.Dir(filepath.Dir(javacReal))
-	java := filepath.Join(jdk, "bin", "java")
-	gomod, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	root := filepath.Dir(strings.TrimSpace(string(gomod)))
-	testdata, _ := filepath.Abs(filepath.Join("testdata", "jni"))
-	out := t.TempDir()
-	run := func(name string, args []string, env ...string) string {
-		t.Helper()
-		cmd := exec.Command(name, args...)
-		cmd.Env = append(os.Environ(), env...)
-		b, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("%s %s: %v\n%s", filepath.Base(name), strings.Join(args, " "), err, b)
-		}
-		return string(b)
-	}
-	run(gobind, []string{"-lang=go,java", "-outdir", filepath.Join(out, "gen"), "github.com/httpipc/httpipc/mobile"})
-
-	// A module beside the generated main package, using this checkout.
-	mod := filepath.Join(out, "mod")
-	pkg := filepath.Join(mod, "gobind")
-	if err := os.MkdirAll(pkg, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	gen := filepath.Join(out, "gen", "src", "gobind")
-	entries, err := os.ReadDir(gen)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(gen, e.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		name := e.Name()
-		if !strings.HasSuffix(name, ".h") {
-			name = strings.Replace(name, "_android.", "_jni.", 1) // else only GOOS=android builds it
-		}
-		b = []byte(strings.ReplaceAll(string(b), "#cgo LDFLAGS: -llog", ""))
-		if err := os.WriteFile(filepath.Join(pkg, name), b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	reg, err := os.ReadFile(filepath.Join(testdata, "register_jni.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	gomodText := "module jnitest\n\ngo 1.26.8\n\nrequire github.com/httpipc/httpipc v0.0.0\n\nreplace github.com/httpipc/httpipc => " + root + "\n"
-	for name, b := range map[string][]byte{
-		filepath.Join(pkg, "register_jni.go"): reg,
-		filepath.Join(mod, "go.sum"):          sum,
-		filepath.Join(mod, "go.mod"):          []byte(gomodText),
-	} {
-		if err := os.WriteFile(name, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	lib := filepath.Join(out, "lib")
-	// Desktop jni.h declares AttachCurrentThread with void**, Android's with
-	// JNIEnv**: the same call, another pointer type.
-	cflags := fmt.Sprintf("-D__GOBIND_ANDROID__ -Wno-incompatible-pointer-types -I%s -I%s -I%s", filepath.Join(jdk, "include"), filepath.Join(jdk, "include", "linux"), testdata)
-	build := exec.Command("go", "build", "-buildmode=c-shared", "-o", filepath.Join(lib, "libgojni.so"), "./gobind")
-	build.Dir = mod
-	build.Env = append(os.Environ(), "CGO_ENABLED=1", "CGO_CFLAGS="+cflags, "GOFLAGS=-mod=mod", "GOWORK=off")
-	if b, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building libgojni.so: %v\n%s", err, b)
-	}
-
-	// The generated Java, a stand-in android.content.Context, and the
-	// program.
-	var sources []string
-	filepath.Walk(filepath.Join(out, "gen", "java"), func(path string, info os.FileInfo, err error) error {
-		if err == nil && strings.HasSuffix(path, ".java") {
-			sources = append(sources, path)
-		}
-		return err
-	})
-	sources = append(sources, filepath.Join("testdata", "javastub", "android", "content", "Context.java"), filepath.Join(testdata, "app", "Main.java"))
-	classes := filepath.Join(out, "classes")
-	run(javac, append([]string{"-d", classes}, sources...))
-	got := run(java, []string{"-Djava.library.path=" + lib, "-cp", classes, "app.Main", fmt.Sprint(os.Getuid())})
+	b := buildJNI(t)
+	classes := filepath.Join(t.TempDir(), "classes")
+	b.javac(t, classes, nil, filepath.Join(b.testdata, "app", "Main.java"))
+	got := run(t, exec.Command(b.java, "-Djava.library.path="+b.lib, "-cp", classes, "app.Main", fmt.Sprint(os.Getuid())))
 	for _, want := range []string{`200 ["math-7b"]`, "\n403\n", `error: mobile: no handler registered as "org.httpipc.none"`} {
 		if !strings.Contains(got, want) {
 			t.Errorf("the Java program printed:\n%s\nwant %q", got, want)
 		}
 	}
+}
+
+// jniBuild is what buildJNI made: the bound library and the generated Java.
+type jniBuild struct {
+	jdk, java, javacCmd string
+	testdata            string   // testdata/jni, absolute
+	lib                 string   // the directory holding libgojni.so
+	sources             []string // the generated Java and the stand-in android.content.Context
+	err                 error
+}
+
+var (
+	jniOnce  sync.Once
+	jniCache jniBuild
+	jniDir   string // removed by TestMain
+)
+
+// buildJNI builds, once per test binary, the bound library for this desktop
+// (linux/amd64, JNI): gobind's Go and Java output, with gomobile's JNI glue,
+// which is written for Android, compiled under other file names against a
+// stand-in for Android's log.h (testdata/jni) and without liblog. The
+// handler the Java programs call is testdata/jni/register_jni.go's.
+func buildJNI(t *testing.T) *jniBuild {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds a shared library")
+	}
+	gobind, javac := tools(t)
+	jniOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "httpipc-jni-")
+		if err != nil {
+			jniCache.err = err
+			return
+		}
+		jniDir = dir
+		jniCache.err = jniCache.build(gobind, javac, dir)
+	})
+	if jniCache.err != nil {
+		t.Fatal(jniCache.err)
+	}
+	return &jniCache
+}
+
+func (b *jniBuild) build(gobind, javac, out string) error {
+	javacReal, err := filepath.EvalSymlinks(javac)
+	if err != nil {
+		return err
+	}
+	b.javacCmd = javac
+	b.jdk = filepath.Dir(filepath.Dir(javacReal))
+	b.java = filepath.Join(b.jdk, "bin", "java")
+	gomod, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		return err
+	}
+	root := filepath.Dir(strings.TrimSpace(string(gomod)))
+	if b.testdata, err = filepath.Abs(filepath.Join("testdata", "jni")); err != nil {
+		return err
+	}
+	if o, err := exec.Command(gobind, "-lang=go,java", "-outdir", filepath.Join(out, "gen"), "github.com/httpipc/httpipc/mobile").CombinedOutput(); err != nil {
+		return fmt.Errorf("gobind: %v\n%s", err, o)
+	}
+
+	// A module beside the generated main package, using this checkout.
+	mod := filepath.Join(out, "mod")
+	pkg := filepath.Join(mod, "gobind")
+	if err := os.MkdirAll(pkg, 0o755); err != nil {
+		return err
+	}
+	gen := filepath.Join(out, "gen", "src", "gobind")
+	entries, err := os.ReadDir(gen)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		src, err := os.ReadFile(filepath.Join(gen, e.Name()))
+		if err != nil {
+			return err
+		}
+		name := e.Name()
+		if !strings.HasSuffix(name, ".h") {
+			name = strings.Replace(name, "_android.", "_jni.", 1) // else only GOOS=android builds it
+		}
+		src = []byte(strings.ReplaceAll(string(src), "#cgo LDFLAGS: -llog", ""))
+		if err := os.WriteFile(filepath.Join(pkg, name), src, 0o644); err != nil {
+			return err
+		}
+	}
+	reg, err := os.ReadFile(filepath.Join(b.testdata, "register_jni.go"))
+	if err != nil {
+		return err
+	}
+	sum, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	if err != nil {
+		return err
+	}
+	gomodText := "module jnitest\n\ngo 1.26.8\n\nrequire github.com/httpipc/httpipc v0.0.0\n\nreplace github.com/httpipc/httpipc => " + root + "\n"
+	for name, data := range map[string][]byte{
+		filepath.Join(pkg, "register_jni.go"): reg,
+		filepath.Join(mod, "go.sum"):          sum,
+		filepath.Join(mod, "go.mod"):          []byte(gomodText),
+	} {
+		if err := os.WriteFile(name, data, 0o644); err != nil {
+			return err
+		}
+	}
+	b.lib = filepath.Join(out, "lib")
+	// Desktop jni.h declares AttachCurrentThread with void**, Android's with
+	// JNIEnv**: the same call, another pointer type.
+	cflags := fmt.Sprintf("-D__GOBIND_ANDROID__ -Wno-incompatible-pointer-types -I%s -I%s -I%s", filepath.Join(b.jdk, "include"), filepath.Join(b.jdk, "include", "linux"), b.testdata)
+	build := exec.Command("go", "build", "-buildmode=c-shared", "-o", filepath.Join(b.lib, "libgojni.so"), "./gobind")
+	build.Dir = mod
+	build.Env = append(os.Environ(), "CGO_ENABLED=1", "CGO_CFLAGS="+cflags, "GOFLAGS=-mod=mod", "GOWORK=off")
+	if o, err := build.CombinedOutput(); err != nil {
+		return fmt.Errorf("building libgojni.so: %v\n%s", err, o)
+	}
+	filepath.Walk(filepath.Join(out, "gen", "java"), func(path string, info os.FileInfo, err error) error {
+		if err == nil && strings.HasSuffix(path, ".java") {
+			b.sources = append(b.sources, path)
+		}
+		return err
+	})
+	ctx, err := filepath.Abs(filepath.Join("testdata", "javastub", "android", "content", "Context.java"))
+	b.sources = append(b.sources, ctx)
+	return err
+}
+
+// javac compiles the generated Java and the given programs into classes,
+// with classpath (may be empty) for anything else they use.
+func (b *jniBuild) javac(t *testing.T, classes string, classpath []string, programs ...string) {
+	t.Helper()
+	args := []string{"-d", classes}
+	if len(classpath) > 0 {
+		args = append(args, "-cp", strings.Join(classpath, string(os.PathListSeparator)))
+	}
+	run(t, exec.Command(b.javacCmd, append(append(args, b.sources...), programs...)...))
+}
+
+// run runs cmd and returns its combined output, failing t if it fails.
+func run(t *testing.T, cmd *exec.Cmd) string {
+	t.Helper()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", strings.Join(cmd.Args, " "), err, out)
+	}
+	return string(out)
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if jniDir != "" {
+		os.RemoveAll(jniDir)
+	}
+	os.Exit(code)
 }
