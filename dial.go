@@ -106,8 +106,11 @@ func dialSocket(ctx context.Context, a address.Address) (net.Conn, error) {
 	case address.Pipe:
 		return transport.DialPipe(ctx, a.Path)
 	}
-	if a.Kind == address.DBus {
+	switch a.Kind {
+	case address.DBus:
 		return nil, fmt.Errorf("httpipc: %s: D-Bus providers are reached through package dbusipc (dbusipc.Client.Dial as DialContext), or with httpipc call", a)
+	case address.XPC:
+		return nil, fmt.Errorf("httpipc: %s: XPC providers are reached by the app's Swift host code (docs/XPC.md), which hands this package a descriptor or messages", a)
 	}
 	return nil, fmt.Errorf("httpipc: cannot dial %s", a)
 }

@@ -3,12 +3,15 @@
 //
 // The grammar (ABNF, RFC 5234):
 //
-//	ipc-service   = unix-path / unix-abstract / fd / pipe / dbus / service-name
+//	ipc-service   = unix-path / unix-abstract / fd / pipe / dbus / xpc / service-name
 //	unix-path     = "unix:" abs-path        ; clean absolute path, at most 107 bytes
 //	unix-abstract = "unix:@" 1*106OCTET-NZ  ; Linux abstract namespace
 //	fd            = "fd:" ("0" / (%x31-39 *DIGIT))  ; at most 2147483647
 //	pipe          = "pipe:" 1*256pipe-char  ; Windows \\.\pipe\NAME; no "\", "/" or NUL
 //	dbus          = "dbus:" service-name    ; a well-known name on the session bus
+//	xpc           = "xpc:" mach-name        ; a launchd Mach service (docs/XPC.md)
+//	mach-name     = mach-elem 1*("." mach-elem) ; at most 255 characters
+//	mach-elem     = 1*(ALPHA / DIGIT / "_" / "-") ; may start with a digit (team ids)
 //	service-name  = element 1*("." element) ; at most 255 characters
 //	element       = (ALPHA / "_" / "-") *(ALPHA / DIGIT / "_" / "-")
 //
@@ -35,6 +38,7 @@ const (
 	Pipe                     // a Windows named pipe
 	Name                     // a service name, resolved through the service directory
 	DBus                     // a well-known name on the D-Bus session bus
+	XPC                      // a launchd Mach service reached over XPC (macOS); no Go transport
 )
 
 // Address is a parsed ipc-service address.
@@ -42,7 +46,7 @@ type Address struct {
 	Kind Kind
 	Path string // Unix: socket path; Abstract: name without '@'; Pipe: pipe name
 	FD   int    // FD: descriptor number
-	Name string // Name, DBus: service or bus name, e.g. "org.example.lms"
+	Name string // Name, DBus, XPC: service, bus or Mach service name, e.g. "org.example.lms"
 }
 
 // ErrSyntax is wrapped by every parse error.
@@ -54,7 +58,7 @@ const (
 	maxPipeName     = 256
 	maxServiceName  = 255
 	maxFD           = 1<<31 - 1
-	acceptedFormsIs = `unix:/abs/path.sock, unix:@name, fd:N, pipe:NAME, dbus:NAME or a service name like org.example.lms`
+	acceptedFormsIs = `unix:/abs/path.sock, unix:@name, fd:N, pipe:NAME, dbus:NAME, xpc:NAME or a service name like org.example.lms`
 )
 
 func syntax(s, format string, args ...any) error {
@@ -112,6 +116,11 @@ func Parse(s string) (Address, error) {
 			return Address{}, syntax(s, "bus name: %s", err)
 		}
 		return Address{Kind: DBus, Name: rest}, nil
+	case "xpc":
+		if err := checkMachName(rest); err != nil {
+			return Address{}, syntax(s, "Mach service name: %s", err)
+		}
+		return Address{Kind: XPC, Name: rest}, nil
 	case "pipe":
 		if rest == "" || len(rest) > maxPipeName {
 			return Address{}, syntax(s, "pipe name must be 1 to %d characters", maxPipeName)
@@ -122,6 +131,31 @@ func Parse(s string) (Address, error) {
 		return Address{Kind: Pipe, Path: rest}, nil
 	}
 	return Address{}, syntax(s, "unknown scheme %q; want %s", scheme, acceptedFormsIs)
+}
+
+// checkMachName validates the name of a launchd Mach service: dot-separated
+// elements of letters, digits, '_' and '-', which (unlike a service name's)
+// may start with a digit, as an Apple team id does.
+func checkMachName(s string) error {
+	if len(s) > maxServiceName {
+		return fmt.Errorf("name is longer than %d characters", maxServiceName)
+	}
+	elems := strings.Split(s, ".")
+	if len(elems) < 2 {
+		return errors.New("want at least two dot-separated elements, like TEAMID.org.example.lms")
+	}
+	for _, e := range elems {
+		if e == "" {
+			return errors.New("name has an empty element")
+		}
+		for i := 0; i < len(e); i++ {
+			c := e[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+				return fmt.Errorf("element %q has character %q; allowed are letters, digits, '_' and '-'", e, c)
+			}
+		}
+	}
+	return nil
 }
 
 // checkName validates a reverse-DNS service name.
@@ -165,6 +199,8 @@ func (a Address) String() string {
 		return a.Name
 	case DBus:
 		return "dbus:" + a.Name
+	case XPC:
+		return "xpc:" + a.Name
 	}
 	return "invalid-address"
 }
