@@ -1,0 +1,3 @@
+package io.github.httpipc.android
+
+internal object Placeholder
