@@ -93,6 +93,7 @@ internal class ClientConn(private val ch: StreamConnection, maxHeaderBytes: Int,
     } catch (e: IOException) {
       prefaceSent = true
       if (canceled.get()) throw IOException("Canceled", e)
+      ch.closedBecause?.let { close(); throw it }
       if (!prefaceRead) {
         // A provider refuses before reading anything, so the write can fail with its
         // refusal waiting to be read (protocol section 4).
@@ -132,6 +133,7 @@ internal class ClientConn(private val ch: StreamConnection, maxHeaderBytes: Int,
     fun fail(e: Throwable): Nothing {
       close()
       if (canceled.get()) throw IOException("Canceled", e)
+      ch.closedBecause?.let { throw it }
       val bodyErr = writeDone?.let { if (it.isDone) it.join() else null }
       if (bodyErr != null && bodyErr !is IOException) {
         throw IOException("httpipc: writing the request body: $bodyErr", bodyErr)
@@ -149,12 +151,14 @@ internal class ClientConn(private val ch: StreamConnection, maxHeaderBytes: Int,
       readDeadline.stop()
       if (canceled.get() || readDeadline.expired) fail(e)
       close()
+      ch.closedBecause?.let { throw it }
       throw RetryableException(IOException("httpipc: provider closed the connection before responding: ${e.message}", e), notSent = false)
     }
     if (!got) {
       readDeadline.stop()
       close()
       if (canceled.get()) throw IOException("Canceled")
+      ch.closedBecause?.let { throw it }
       throw RetryableException(IOException("httpipc: provider closed the connection before responding"), notSent = false)
     }
     val rh = try {
@@ -262,7 +266,7 @@ internal class ClientConn(private val ch: StreamConnection, maxHeaderBytes: Int,
     prefaceRead = true
   }
 
-  private fun mapError(e: IOException, what: String): IOException = when {
+  private fun mapError(e: IOException, what: String): IOException = ch.closedBecause ?: when {
     e is RefusedException || e is IpcProtocolException -> e
     readDeadline.expired -> SocketTimeoutException("timeout")
     e is BhttpException && e.kind == BhttpException.Kind.TRUNCATED ->

@@ -28,6 +28,13 @@ interface StreamConnection : Closeable {
    * one when it is safe to).
    */
   fun isOpen(): Boolean = true
+
+  /**
+   * Why the connection was closed from outside, when it was (for example the provider's process
+   * died), or null: a call that fails on the connection reports this error in place of the
+   * read or write error it saw.
+   */
+  val closedBecause: IOException? get() = null
 }
 
 /**

@@ -1,3 +1,0 @@
-package io.github.httpipc.android
-
-internal object Placeholder
