@@ -11,13 +11,9 @@ import io.github.httpipc.stream.Deadline
 import io.github.httpipc.stream.PeekInput
 import io.github.httpipc.stream.Wire
 import io.github.httpipc.stream.closeQuietly
-import io.github.httpipc.transport.ChannelInputStream
-import io.github.httpipc.transport.ChannelOutputStream
 import java.io.BufferedOutputStream
 import java.io.IOException
 import java.net.SocketTimeoutException
-import java.nio.ByteBuffer
-import java.nio.channels.SocketChannel
 import java.time.Duration
 import java.util.concurrent.CompletableFuture
 import java.util.concurrent.atomic.AtomicBoolean
@@ -40,9 +36,9 @@ import okio.buffer
 internal class RetryableException(val failure: IOException, val notSent: Boolean) : IOException(failure.message, failure)
 
 /** One connection of an [HttpipcCallFactory]; it carries one request at a time. */
-internal class ClientConn(private val ch: SocketChannel, maxHeaderBytes: Int, private val pool: ConnectionPool) {
-  private val input = PeekInput(ChannelInputStream(ch))
-  private val out = BufferedOutputStream(ChannelOutputStream(ch), Wire.CHUNK_SIZE + 16)
+internal class ClientConn(private val ch: StreamConnection, maxHeaderBytes: Int, private val pool: ConnectionPool) {
+  private val input = PeekInput(ch.input)
+  private val out = BufferedOutputStream(ch.output, Wire.CHUNK_SIZE + 16)
   private val writer = MessageWriter(out)
   private val reader = MessageReader(input, Limits(maxHeaderBytes))
   private val readDeadline = Deadline { ch.close() }
@@ -57,14 +53,7 @@ internal class ClientConn(private val ch: SocketChannel, maxHeaderBytes: Int, pr
   /** Whether the provider has not closed this idle connection (nothing to read, no end). */
   fun alive(): Boolean {
     if (input.hasPending || reader.bufferedBytes() > 0) return false
-    return try {
-      ch.configureBlocking(false)
-      val n = ch.read(ByteBuffer.allocate(1))
-      ch.configureBlocking(true)
-      n == 0
-    } catch (_: IOException) {
-      false
-    }
+    return ch.isOpen()
   }
 
   /** Sends [req] and reads the head of its response; the body streams from the connection. */
@@ -104,6 +93,7 @@ internal class ClientConn(private val ch: SocketChannel, maxHeaderBytes: Int, pr
     } catch (e: IOException) {
       prefaceSent = true
       if (canceled.get()) throw IOException("Canceled", e)
+      ch.closedBecause?.let { close(); throw it }
       if (!prefaceRead) {
         // A provider refuses before reading anything, so the write can fail with its
         // refusal waiting to be read (protocol section 4).
@@ -143,6 +133,7 @@ internal class ClientConn(private val ch: SocketChannel, maxHeaderBytes: Int, pr
     fun fail(e: Throwable): Nothing {
       close()
       if (canceled.get()) throw IOException("Canceled", e)
+      ch.closedBecause?.let { throw it }
       val bodyErr = writeDone?.let { if (it.isDone) it.join() else null }
       if (bodyErr != null && bodyErr !is IOException) {
         throw IOException("httpipc: writing the request body: $bodyErr", bodyErr)
@@ -160,12 +151,14 @@ internal class ClientConn(private val ch: SocketChannel, maxHeaderBytes: Int, pr
       readDeadline.stop()
       if (canceled.get() || readDeadline.expired) fail(e)
       close()
+      ch.closedBecause?.let { throw it }
       throw RetryableException(IOException("httpipc: provider closed the connection before responding: ${e.message}", e), notSent = false)
     }
     if (!got) {
       readDeadline.stop()
       close()
       if (canceled.get()) throw IOException("Canceled")
+      ch.closedBecause?.let { throw it }
       throw RetryableException(IOException("httpipc: provider closed the connection before responding"), notSent = false)
     }
     val rh = try {
@@ -273,7 +266,7 @@ internal class ClientConn(private val ch: SocketChannel, maxHeaderBytes: Int, pr
     prefaceRead = true
   }
 
-  private fun mapError(e: IOException, what: String): IOException = when {
+  private fun mapError(e: IOException, what: String): IOException = ch.closedBecause ?: when {
     e is RefusedException || e is IpcProtocolException -> e
     readDeadline.expired -> SocketTimeoutException("timeout")
     e is BhttpException && e.kind == BhttpException.Kind.TRUNCATED ->

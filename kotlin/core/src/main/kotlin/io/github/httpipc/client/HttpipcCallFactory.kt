@@ -1,10 +1,14 @@
 package io.github.httpipc.client
 
+import io.github.httpipc.transport.ChannelInputStream
+import io.github.httpipc.transport.ChannelOutputStream
 import io.github.httpipc.transport.UnixAddress
 import io.github.httpipc.transport.UnixSockets
 import java.io.Closeable
 import java.io.IOException
 import java.net.SocketException
+import java.nio.ByteBuffer
+import java.nio.channels.SocketChannel
 import java.time.Duration
 import java.util.concurrent.atomic.AtomicBoolean
 import java.util.concurrent.atomic.AtomicReference
@@ -17,7 +21,8 @@ import okhttp3.Response
 
 /**
  * Sends an app's OkHttp and Retrofit calls to the httpipc provider at [address] (`unix:/path`),
- * in the binary stream protocol.
+ * or over the connections a [Dialer] opens (a Binder descriptor, a stream over messages), in the
+ * binary stream protocol.
  *
  * ## Why this extension point
  *
@@ -49,14 +54,34 @@ import okhttp3.Response
  * Informational (1xx) responses are skipped; trailers are available from `Response.trailers()`
  * once the body has been read.
  */
-class HttpipcCallFactory @JvmOverloads constructor(
-  /** The provider's address, `unix:/absolute/path`. */
+class HttpipcCallFactory private constructor(
+  /** The provider's address, `unix:/absolute/path`, or the [Dialer]'s `toString()`. */
   val address: String,
+  private val dialer: Dialer?,
   /** Pool and identity settings. */
-  val options: HttpipcClientOptions = HttpipcClientOptions.defaults(),
-  client: OkHttpClient = OkHttpClient(),
+  val options: HttpipcClientOptions,
+  client: OkHttpClient,
 ) : Call.Factory, Closeable {
-  private val socket = UnixAddress.parse(address).path
+  /** Calls the provider at [address], `unix:/absolute/path`, checking it with [HttpipcClientOptions.providerPolicy]. */
+  @JvmOverloads
+  constructor(
+    address: String,
+    options: HttpipcClientOptions = HttpipcClientOptions.defaults(),
+    client: OkHttpClient = OkHttpClient(),
+  ) : this(address, null, options, client)
+
+  /**
+   * Calls the provider over the connections [dialer] opens; the dialer checks the provider's
+   * identity ([HttpipcClientOptions.providerPolicy] is for Unix sockets and is not consulted).
+   */
+  @JvmOverloads
+  constructor(
+    dialer: Dialer,
+    options: HttpipcClientOptions = HttpipcClientOptions.defaults(),
+    client: OkHttpClient = OkHttpClient(),
+  ) : this(dialer.toString(), dialer, options, client)
+
+  private val socket = if (dialer == null) UnixAddress.parse(address).path else null
   private val pool = ConnectionPool(options.maxIdleConnections, options.idleConnectionTimeout)
 
   /** The OkHttpClient whose calls go to the provider: the given client plus the IPC interceptor. */
@@ -70,8 +95,9 @@ class HttpipcCallFactory @JvmOverloads constructor(
 
   /** Opens a new connection and checks the provider's identity. */
   private fun dial(): ClientConn {
+    if (dialer != null) return ClientConn(dialer.dial(), options.maxResponseHeaderBytes, pool)
     val ch = try {
-      UnixSockets.dial(socket)
+      UnixSockets.dial(socket!!)
     } catch (e: SocketException) {
       throw ProviderNotRunningException("nothing listens at $address: ${e.message}", e)
     }
@@ -81,7 +107,7 @@ class HttpipcCallFactory @JvmOverloads constructor(
       ch.close()
       throw ProviderIdentityException("$address: $reason")
     }
-    return ClientConn(ch, options.maxResponseHeaderBytes, pool)
+    return ClientConn(SocketConnection(ch), options.maxResponseHeaderBytes, pool)
   }
 
   /** The last application interceptor: answers the call over IPC. */
@@ -133,4 +159,21 @@ class HttpipcCallFactory @JvmOverloads constructor(
       else -> req.header("idempotency-key") != null || req.header("x-idempotency-key") != null
     }
   }
+}
+
+/** A Unix socket as a [StreamConnection]; [isOpen] peeks without blocking. */
+private class SocketConnection(private val ch: SocketChannel) : StreamConnection {
+  override val input = ChannelInputStream(ch)
+  override val output = ChannelOutputStream(ch)
+
+  override fun isOpen(): Boolean = try {
+    ch.configureBlocking(false)
+    val n = ch.read(ByteBuffer.allocate(1))
+    ch.configureBlocking(true)
+    n == 0
+  } catch (_: IOException) {
+    false
+  }
+
+  override fun close() = ch.close()
 }
