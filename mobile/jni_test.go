@@ -38,10 +38,12 @@ func TestJNIBoundService(t *testing.T) {
 	var provEnds []*os.File
 	var clientFDs []int
 	for _, name := range []string{"caller", "stranger"} {
-		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
+		unix.CloseOnExec(fds[0])
+		unix.CloseOnExec(fds[1])
 		provEnds = append(provEnds, os.NewFile(uintptr(fds[0]), name+" provider end"))
 		clientFDs = append(clientFDs, fds[1])
 	}
