@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -38,6 +39,10 @@ var build struct {
 }
 
 func TestMain(m *testing.M) {
+	flag.Parse()
+	if f := flag.Lookup("test.list"); f != nil && f.Value.String() != "" {
+		os.Exit(m.Run()) // listing the tests builds nothing
+	}
 	code := func() int {
 		dir, err := os.MkdirTemp("", "httpipc-kotlin-")
 		if err != nil {
