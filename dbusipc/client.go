@@ -138,7 +138,7 @@ func (c *Client) Mux(ctx context.Context, opt message.MuxOptions) (*message.Mux,
 		return nil, err
 	}
 	opt.Peer = creds
-	return message.NewMux(l, true, opt), nil
+	return message.ClientMux(l, opt), nil
 }
 
 func (c *Client) link(ctx context.Context) (message.Link, *peercred.Creds, error) {

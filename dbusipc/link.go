@@ -344,7 +344,7 @@ func (p *Provider) open(sender dbus.Sender, path dbus.ObjectPath) (string, *dbus
 			c.stop()
 		}
 	})
-	mux := message.NewMux(l, false, message.MuxOptions{Peer: creds})
+	mux := message.ServerMux(l, message.MuxOptions{Peer: creds})
 	go p.accept(mux)
 	return p.conn.Names()[0], nil
 }

@@ -63,8 +63,8 @@ func BenchmarkStream16MiB(b *testing.B) {
 	})
 	b.Run("messages", func(b *testing.B) {
 		la, lb := message.LinkPair(message.DefaultChunkSize + 64)
-		server := message.NewMux(lb, false, message.MuxOptions{Peer: peercred.Self()})
-		client := message.NewMux(la, true, message.MuxOptions{Peer: peercred.Self()})
+		server := message.ServerMux(lb, message.MuxOptions{Peer: peercred.Self()})
+		client := message.ClientMux(la, message.MuxOptions{Peer: peercred.Self()})
 		defer client.Close()
 		srv := &httpipc.Server{Handler: download()}
 		go srv.Serve(server)

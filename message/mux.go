@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
-	"os"
 	"sync"
-	"time"
 
 	"github.com/httpipc/httpipc/bhttp"
 	"github.com/httpipc/httpipc/peercred"
@@ -30,14 +27,6 @@ type Link interface {
 	// Close closes the link; pending Send and Recv calls return errors.
 	Close() error
 }
-
-// Frame types of streams over messages (docs/PROTOCOL.md).
-const (
-	frameData   = 0 // payload: stream bytes
-	frameFin    = 1 // the sender will send no more bytes on the stream
-	frameReset  = 2 // the stream failed; payload: reason
-	frameWindow = 3 // stream 0; payload: varint count of bytes consumed
-)
 
 // Defaults of MuxOptions.
 const (
@@ -90,9 +79,17 @@ type Mux struct {
 	err      error
 }
 
-// NewMux starts multiplexing streams over link. client says which end this
-// is: the client opens streams (odd ids), the provider accepts them.
-func NewMux(link Link, client bool, opt MuxOptions) *Mux {
+// ClientMux starts multiplexing streams over link as the client's end: it
+// opens streams (odd ids) with Open, one for each connection it would have
+// dialled (httpipc.Transport's DialContext).
+func ClientMux(link Link, opt MuxOptions) *Mux { return newMux(link, true, opt) }
+
+// ServerMux starts multiplexing streams over link as the provider's end: it
+// accepts the client's streams, so it serves as a listener
+// (httpipc.Server.Serve).
+func ServerMux(link Link, opt MuxOptions) *Mux { return newMux(link, false, opt) }
+
+func newMux(link Link, client bool, opt MuxOptions) *Mux {
 	if opt.Window <= 0 {
 		opt.Window = DefaultWindow
 	}
@@ -280,246 +277,6 @@ func (m *Mux) creditLocked(n int) {
 		m.pending = 0
 		go m.sendFrame(frameWindow, 0, 0, bhttp.AppendVarint(nil, uint64(credit)))
 	}
-}
-
-func (m *Mux) sendFrame(typ byte, id, seq uint64, payload []byte) error {
-	m.sendMu.Lock()
-	defer m.sendMu.Unlock()
-	b := append(m.sendBuf[:0], typ)
-	b = bhttp.AppendVarint(b, id)
-	b = bhttp.AppendVarint(b, seq)
-	b = append(b, payload...)
-	m.sendBuf = b
-	return m.link.Send(b)
-}
-
-// parseFrame splits a frame into its parts.
-func parseFrame(msg []byte) (typ byte, id, seq uint64, payload []byte, err error) {
-	if len(msg) == 0 {
-		return 0, 0, 0, nil, fmt.Errorf("%w: empty message", errProtocol)
-	}
-	typ = msg[0]
-	if typ > frameWindow {
-		return 0, 0, 0, nil, fmt.Errorf("%w: unknown frame type %d", errProtocol, typ)
-	}
-	r := sliceReader{msg[1:]}
-	if id, err = bhttp.ReadVarint(&r); err == nil {
-		seq, err = bhttp.ReadVarint(&r)
-	}
-	if err != nil {
-		return 0, 0, 0, nil, fmt.Errorf("%w: truncated frame header", errProtocol)
-	}
-	if (typ == frameWindow) != (id == 0) {
-		return 0, 0, 0, nil, fmt.Errorf("%w: frame type %d on stream %d", errProtocol, typ, id)
-	}
-	return typ, id, seq, r.b, nil
-}
-
-type sliceReader struct{ b []byte }
-
-func (r *sliceReader) ReadByte() (byte, error) {
-	if len(r.b) == 0 {
-		return 0, io.EOF
-	}
-	c := r.b[0]
-	r.b = r.b[1:]
-	return c, nil
-}
-
-// stream is one byte stream of a Mux; it is a net.Conn.
-type stream struct {
-	m  *Mux
-	id uint64
-
-	in      [][]byte // received payloads, not yet read
-	inLen   int      // bytes in in
-	rseq    uint64   // next expected inbound frame
-	wseq    uint64   // next outbound frame
-	eof     bool     // peer sent FIN
-	rclosed bool     // closed locally
-	wclosed bool     // FIN sent
-	err     error
-
-	rdeadline, wdeadline time.Time
-	rtimer, wtimer       *time.Timer
-
-	wmu sync.Mutex // serializes writers
-}
-
-// broken fails the stream. m.mu is held.
-func (s *stream) broken(err error) {
-	if s.err == nil {
-		s.err = err
-	}
-	s.m.cond.Broadcast()
-}
-
-// drop forgets the stream and credits what it held unread. m.mu is held.
-func (s *stream) drop() {
-	m := s.m
-	m.inbuf -= s.inLen
-	m.creditLocked(s.inLen)
-	s.in, s.inLen = nil, 0
-	delete(m.streams, s.id)
-}
-
-func (s *stream) Read(p []byte) (int, error) {
-	m := s.m
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	for s.inLen == 0 {
-		switch {
-		case s.rclosed:
-			return 0, net.ErrClosed
-		case s.err != nil:
-			return 0, s.err
-		case s.eof:
-			return 0, io.EOF
-		case !s.rdeadline.IsZero() && !time.Now().Before(s.rdeadline):
-			return 0, os.ErrDeadlineExceeded
-		}
-		m.cond.Wait()
-	}
-	n := 0
-	for n < len(p) && len(s.in) > 0 {
-		k := copy(p[n:], s.in[0])
-		n += k
-		if s.in[0] = s.in[0][k:]; len(s.in[0]) == 0 {
-			s.in[0] = nil
-			s.in = s.in[1:]
-		}
-	}
-	if len(s.in) == 0 {
-		s.in = nil
-	}
-	s.inLen -= n
-	m.inbuf -= n
-	m.creditLocked(n)
-	return n, nil
-}
-
-func (s *stream) Write(p []byte) (int, error) {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	m := s.m
-	written := 0
-	for len(p) > 0 {
-		n := min(len(p), m.chunk)
-		m.mu.Lock()
-		for {
-			switch {
-			case s.rclosed || s.wclosed:
-				m.mu.Unlock()
-				return written, net.ErrClosed
-			case s.err != nil:
-				err := s.err
-				m.mu.Unlock()
-				return written, err
-			case m.closed:
-				err := m.closedErr()
-				m.mu.Unlock()
-				return written, err
-			case !s.wdeadline.IsZero() && !time.Now().Before(s.wdeadline):
-				m.mu.Unlock()
-				return written, os.ErrDeadlineExceeded
-			}
-			if m.inflight+n <= m.opt.Window {
-				break
-			}
-			m.cond.Wait()
-		}
-		m.inflight += n
-		seq := s.wseq
-		s.wseq++
-		m.mu.Unlock()
-		if err := m.sendFrame(frameData, s.id, seq, p[:n]); err != nil {
-			m.fail(fmt.Errorf("message: link send: %w", err))
-			return written, err
-		}
-		written += n
-		p = p[n:]
-	}
-	return written, nil
-}
-
-// CloseWrite tells the peer no more bytes follow.
-func (s *stream) CloseWrite() error {
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
-	m := s.m
-	m.mu.Lock()
-	if s.wclosed || s.err != nil || m.closed {
-		m.mu.Unlock()
-		return nil
-	}
-	s.wclosed = true
-	seq := s.wseq
-	s.wseq++
-	m.mu.Unlock()
-	return m.sendFrame(frameFin, s.id, seq, nil)
-}
-
-// Close ends the stream in both directions; the peer reads the end of the
-// stream, which the httpipc protocol takes as cancellation.
-func (s *stream) Close() error {
-	err := s.CloseWrite()
-	m := s.m
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if !s.rclosed {
-		s.rclosed = true
-		s.drop()
-		m.cond.Broadcast()
-	}
-	return err
-}
-
-func (s *stream) LocalAddr() net.Addr  { return muxAddr{} }
-func (s *stream) RemoteAddr() net.Addr { return muxAddr{} }
-
-// PeerCreds reports the peer identity the host gave the Mux.
-func (s *stream) PeerCreds() (*peercred.Creds, error) {
-	if s.m.opt.Peer == nil {
-		return nil, fmt.Errorf("%w: the channel did not report its peer", peercred.ErrNotSupported)
-	}
-	return s.m.opt.Peer, nil
-}
-
-func (s *stream) SetDeadline(t time.Time) error {
-	s.SetReadDeadline(t)
-	return s.SetWriteDeadline(t)
-}
-
-func (s *stream) SetReadDeadline(t time.Time) error {
-	s.m.mu.Lock()
-	defer s.m.mu.Unlock()
-	s.rdeadline = t
-	s.rtimer = s.armTimer(s.rtimer, t)
-	return nil
-}
-
-func (s *stream) SetWriteDeadline(t time.Time) error {
-	s.m.mu.Lock()
-	defer s.m.mu.Unlock()
-	s.wdeadline = t
-	s.wtimer = s.armTimer(s.wtimer, t)
-	return nil
-}
-
-// armTimer wakes waiters when deadline t passes. m.mu is held.
-func (s *stream) armTimer(old *time.Timer, t time.Time) *time.Timer {
-	if old != nil {
-		old.Stop()
-	}
-	s.m.cond.Broadcast()
-	if t.IsZero() {
-		return nil
-	}
-	return time.AfterFunc(time.Until(t), func() {
-		s.m.mu.Lock()
-		s.m.cond.Broadcast()
-		s.m.mu.Unlock()
-	})
 }
 
 type muxAddr struct{}

@@ -27,8 +27,8 @@ func muxPair(t *testing.T, handler http.Handler, wrap func(Link) Link) (*http.Cl
 		a = wrap(a)
 	}
 	self := peercred.Self()
-	server := NewMux(b, false, MuxOptions{Peer: self})
-	client := NewMux(a, true, MuxOptions{Peer: self})
+	server := ServerMux(b, MuxOptions{Peer: self})
+	client := ClientMux(a, MuxOptions{Peer: self})
 	srv := &httpipc.Server{Handler: handler, Logger: quiet()}
 	go srv.Serve(server)
 	t.Cleanup(func() {
@@ -237,9 +237,9 @@ func (s *silentLink) Send(msg []byte) error {
 func TestWindowBoundsUnacknowledged(t *testing.T) {
 	a, b := LinkPair(0)
 	sl := &silentLink{Link: a}
-	client := NewMux(sl, true, MuxOptions{Window: 64 << 10})
+	client := ClientMux(sl, MuxOptions{Window: 64 << 10})
 	defer client.Close()
-	server := NewMux(b, false, MuxOptions{})
+	server := ServerMux(b, MuxOptions{})
 	defer server.Close()
 	conn, err := client.Open(context.Background())
 	if err != nil {
@@ -271,7 +271,7 @@ func FuzzMuxFrames(f *testing.F) {
 	f.Add([]byte{frameFin, 3, 0})
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		a, b := LinkPair(0)
-		m := NewMux(b, false, MuxOptions{})
+		m := ServerMux(b, MuxOptions{})
 		defer m.Close()
 		// Split the input into several frames at 0xff bytes.
 		for _, part := range bytes.Split(msg, []byte{0xff}) {

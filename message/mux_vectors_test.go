@@ -43,8 +43,8 @@ func TestMuxVectors(t *testing.T) {
 			"carries the client preface and the request, the provider's the server preface and the response; then the client " +
 			"closes the stream (FIN)"}
 	a, b := LinkPair(0)
-	client := NewMux(recordingLink{a, &mu, &v.ToProvider}, true, MuxOptions{ChunkSize: 16, Peer: peercred.Self()})
-	server := NewMux(recordingLink{b, &mu, &v.ToClient}, false, MuxOptions{ChunkSize: 16, Peer: peercred.Self()})
+	client := ClientMux(recordingLink{a, &mu, &v.ToProvider}, MuxOptions{ChunkSize: 16, Peer: peercred.Self()})
+	server := ServerMux(recordingLink{b, &mu, &v.ToClient}, MuxOptions{ChunkSize: 16, Peer: peercred.Self()})
 	srv := &httpipc.Server{Handler: vectorHandler(), Logger: quiet()}
 	go srv.Serve(server)
 	tr := &httpipc.Transport{DialContext: client.Open, MaxIdleConns: -1, Logger: quiet()}

@@ -243,7 +243,11 @@ func (l *Link) close(err error) {
 }
 
 func (l *Link) mux(client bool, peer *peercred.Creds) *message.Mux {
-	return message.NewMux(hostLink{l}, client, message.MuxOptions{Peer: peer})
+	opt := message.MuxOptions{Peer: peer}
+	if client {
+		return message.ClientMux(hostLink{l}, opt)
+	}
+	return message.ServerMux(hostLink{l}, opt)
 }
 
 // hostLink is the message.Link view of a Link.

@@ -19,8 +19,8 @@ func messageContenders(ctx context.Context, a addrs) (map[string]*http.Client, f
 	clients := map[string]*http.Client{MessageLocal: {Transport: &message.Transport{Channel: local}}}
 	// Streams over an in-process link of 16 KiB messages.
 	la, lb := message.LinkPair(message.DefaultChunkSize + 64)
-	server := message.NewMux(lb, false, message.MuxOptions{Peer: peercred.Self()})
-	client := message.NewMux(la, true, message.MuxOptions{Peer: peercred.Self()})
+	server := message.ServerMux(lb, message.MuxOptions{Peer: peercred.Self()})
+	client := message.ClientMux(la, message.MuxOptions{Peer: peercred.Self()})
 	srv := &httpipc.Server{Handler: Handler(), Logger: quiet}
 	go srv.Serve(server)
 	clients[StreamsOverMessages] = &http.Client{Transport: &httpipc.Transport{DialContext: client.Open, Logger: quiet}}
