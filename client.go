@@ -311,5 +311,3 @@ func got1xx(ctx context.Context) func(int, http.Header) error {
 }
 
 var _ io.Closer = (*responseBody)(nil)
-
-func errorf(format string, args ...any) error { return fmt.Errorf(format, args...) }
