@@ -3,7 +3,6 @@ package httpipc
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
