@@ -102,12 +102,12 @@ func (s *Server) launchFetch(w http.ResponseWriter, r *http.Request) {
 	}
 	var scopes []string
 	json.Unmarshal([]byte(scopesJSON), &scopes)
-	client, err := s.store.GetClient(ctx, clientID)
+	client, err := s.fosite.GetClient(ctx, clientID)
 	if err != nil {
 		fail(http.StatusBadRequest, "invalid_client", "the launch's client is gone")
 		return
 	}
-	sess := NewSession(subject)
+	sess := newSession(subject)
 	if uid.Valid {
 		u := int(uid.Int64)
 		sess.UID = &u
@@ -125,7 +125,7 @@ func (s *Server) launchFetch(w http.ResponseWriter, r *http.Request) {
 	// The token is fosite's, made and checked by its HMAC strategy.
 	token, sig, err := s.strategy.GenerateAccessToken(ctx, req)
 	if err == nil {
-		err = s.store.CreateAccessTokenSession(ctx, sig, req)
+		err = s.fosite.CreateAccessTokenSession(ctx, sig, req)
 	}
 	if err != nil {
 		fail(http.StatusInternalServerError, "server_error", "issuing the token failed")

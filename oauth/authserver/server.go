@@ -58,6 +58,7 @@ type Options struct {
 // package oauth, and a bearer.Verifier for the provider's API.
 type Server struct {
 	store    *Store
+	fosite   fositeStore
 	opt      Options
 	provider fosite.OAuth2Provider
 	strategy *foauth2.HMACSHAStrategy
@@ -107,14 +108,15 @@ func New(ctx context.Context, store *Store, opt Options) (*Server, error) {
 		RefreshTokenScopes:             []string{},
 	}
 	strategy := compose.NewOAuth2HMACStrategy(config)
-	provider := compose.Compose(config, store, strategy,
+	fs := fositeStore{store}
+	provider := compose.Compose(config, fs, strategy,
 		compose.OAuth2AuthorizeExplicitFactory,
 		compose.OAuth2RefreshTokenGrantFactory,
 		compose.OAuth2TokenRevocationFactory,
 		compose.OAuth2TokenIntrospectionFactory,
 		compose.OAuth2PKCEFactory,
 	)
-	s := &Server{store: store, opt: opt, provider: provider, strategy: strategy, config: config, pending: map[string]pendingConsent{}}
+	s := &Server{store: store, fosite: fs, opt: opt, provider: provider, strategy: strategy, config: config, pending: map[string]pendingConsent{}}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET "+oauth.MetadataPath, s.metadata)
 	s.mux.HandleFunc(oauth.AuthorizePath, s.authorize)
@@ -239,7 +241,7 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, ar fosite.Author
 	for _, scope := range ar.GetRequestedScopes() {
 		ar.GrantScope(scope)
 	}
-	resp, err := s.provider.NewAuthorizeResponse(ctx, ar, NewSession(s.opt.Subject))
+	resp, err := s.provider.NewAuthorizeResponse(ctx, ar, newSession(s.opt.Subject))
 	if err != nil {
 		s.provider.WriteAuthorizeError(ctx, w, ar, standard(err))
 		return
@@ -267,13 +269,13 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		s.provider.WriteAccessError(ctx, w, nil, errProxied)
 		return
 	}
-	ar, err := s.provider.NewAccessRequest(ctx, r, NewSession(""))
+	ar, err := s.provider.NewAccessRequest(ctx, r, newSession(""))
 	if err != nil {
 		s.opt.Logger.Info("authserver: token request refused", logErr(err)...)
 		s.provider.WriteAccessError(ctx, w, ar, err)
 		return
 	}
-	sess, _ := ar.GetSession().(*Session)
+	sess, _ := ar.GetSession().(*session)
 	client := ar.GetClient().(*fositeClient).c
 	if sess == nil {
 		s.provider.WriteAccessError(ctx, w, ar, fosite.ErrServerError.WithHint("Unexpected session type."))
@@ -314,11 +316,11 @@ func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 // Verify implements bearer.Verifier: the token must be an active access
 // token, and one bound to an OS user must come from that user over IPC.
 func (s *Server) Verify(ctx context.Context, token string, peer *peercred.Creds) (*bearer.Token, error) {
-	_, ar, err := s.provider.IntrospectToken(ctx, token, fosite.AccessToken, NewSession(""))
+	_, ar, err := s.provider.IntrospectToken(ctx, token, fosite.AccessToken, newSession(""))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", bearer.ErrInvalidToken, fosite.ErrorToRFC6749Error(err).ErrorField)
 	}
-	sess, _ := ar.GetSession().(*Session)
+	sess, _ := ar.GetSession().(*session)
 	if sess == nil {
 		return nil, fmt.Errorf("%w: unexpected session", bearer.ErrInvalidToken)
 	}
