@@ -98,9 +98,10 @@ func runLogin(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"access_token": s.Token.AccessToken, "token_type": s.Token.Type(), "expiry": s.Token.Expiry, "ipc_service": s.IPCService}
-	if s.Token.RefreshToken != "" {
-		out["refresh_token"] = s.Token.RefreshToken
+	tok := s.Token()
+	out := map[string]any{"access_token": tok.AccessToken, "token_type": tok.Type(), "expiry": tok.Expiry, "ipc_service": s.IPCService}
+	if tok.RefreshToken != "" {
+		out["refresh_token"] = tok.RefreshToken
 	}
 	enc := json.NewEncoder(stdout)
 	enc.SetIndent("", "  ")
