@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
+	"compress/gzip"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/httpipc/httpipc"
@@ -40,5 +44,59 @@ func TestCallRedirects(t *testing.T) {
 	}
 	if code, _, errOut := runCLI("call", "-L", addr, "/loop"); code != 1 || !strings.Contains(errOut, "stopped after 10 redirects") {
 		t.Fatalf("call -L /loop: exit %d: %s", code, errOut)
+	}
+}
+
+// serve forwards the caller's Accept-Encoding, or none: its transport adds
+// no gzip of its own and decodes no answer.
+func TestServeForwardsEncodingUntouched(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	io.WriteString(zw, "compressed by the upstream")
+	zw.Close()
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		seen = append(seen, strings.Join(r.Header.Values("Accept-Encoding"), ", "))
+		mu.Unlock()
+		// The upstream answers gzip whatever was asked, as some do.
+		w.Header().Set("Content-Encoding", "gzip")
+		w.Header().Set("Content-Type", "text/plain")
+		w.Write(gz.Bytes())
+	}))
+	defer up.Close()
+	addr := startServe(t, up.URL)
+	last := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return seen[len(seen)-1]
+	}
+
+	for _, tc := range []struct {
+		name, acceptEncoding string
+	}{
+		{"none", ""},
+		{"gzip", "gzip"},
+		{"identity", "identity"},
+		{"br and gzip", "br, gzip"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"call", "-i"}
+			if tc.acceptEncoding != "" {
+				args = append(args, "-H", "Accept-Encoding: "+tc.acceptEncoding)
+			}
+			code, out, errOut := runCLI(append(args, addr, "/")...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			if got := last(); got != tc.acceptEncoding {
+				t.Errorf("the upstream saw Accept-Encoding %q, want %q", got, tc.acceptEncoding)
+			}
+			head, body, _ := strings.Cut(out, "\r\n\r\n")
+			if !strings.Contains(head, "Content-Encoding: gzip\r\n") || body != gz.String() {
+				t.Errorf("the gzip answer did not pass through as sent:\n%s", out)
+			}
+		})
 	}
 }
