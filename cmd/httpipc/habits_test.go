@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
 
 	"github.com/httpipc/httpipc"
 )
@@ -98,5 +102,26 @@ func TestServeForwardsEncodingUntouched(t *testing.T) {
 				t.Errorf("the gzip answer did not pass through as sent:\n%s", out)
 			}
 		})
+	}
+}
+
+// login prints the token's expiry as an RFC 3339 time with its zone.
+func TestLoginPrintsExpiryWithZone(t *testing.T) {
+	zone := time.FixedZone("UTC+1", 3600)
+	expiry := time.Date(2030, 1, 2, 0, 10, 0, 0, zone)
+	var out bytes.Buffer
+	if err := writeToken(&out, &oauth2.Token{AccessToken: "a", TokenType: "bearer", RefreshToken: "r", Expiry: expiry}, "org.example.lms"); err != nil {
+		t.Fatal(err)
+	}
+	var printed map[string]string
+	if err := json.Unmarshal(out.Bytes(), &printed); err != nil {
+		t.Fatal(err)
+	}
+	if printed["expiry"] != "2030-01-02T00:10:00+01:00" || printed["ipc_service"] != "org.example.lms" || printed["refresh_token"] != "r" {
+		t.Fatalf("login printed %s", out.String())
+	}
+	got, err := time.Parse(time.RFC3339, printed["expiry"])
+	if err != nil || !got.Equal(expiry) {
+		t.Fatalf("expiry %q: %v", printed["expiry"], err)
 	}
 }
