@@ -83,6 +83,7 @@ type Error struct {
 	Code, Description string
 }
 
+// Error returns the code and description.
 func (e *Error) Error() string {
 	if e.Description == "" {
 		return "authclient: " + e.Code
@@ -208,6 +209,7 @@ type tokenSource struct {
 	tok *oauth2.Token
 }
 
+// Token implements oauth2.TokenSource.
 func (t *tokenSource) Token() (*oauth2.Token, error) {
 	tok, err := t.src.Token()
 	if err != nil {
