@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,16 +17,18 @@ import (
 )
 
 func runCall(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("call", "[-X METHOD] [-H 'Name: value']... [-d DATA|@FILE|@-] [-i] ADDR PATH",
+	fs := newFlags("call", "[-X METHOD] [-H 'Name: value']... [-d DATA|@FILE|@-] [-i] [-L] ADDR PATH",
 		"Sends one request to the provider at ADDR and writes the response body to standard output,\n"+
 			"like curl. PATH is the path and query, e.g. /users/1?fields=name. The exit status is 0 when\n"+
-			"a response arrived (whatever its status; see --fail), 1 on a transport error.", stderr)
+			"a response arrived (whatever its status; see --fail), 1 on a transport error. A redirect\n"+
+			"(3xx) is the response, as in curl, unless -L follows it (within the provider only).", stderr)
 	method := fs.String("X", "", "request method (default GET, or POST with -d)")
 	var headers multiFlag
 	fs.Var(&headers, "H", "request header 'Name: value' (repeatable)")
 	data := fs.String("d", "", "request body: DATA, @FILE to read a file, @- for standard input")
 	include := fs.Bool("i", false, "print the status line and response headers before the body")
 	fail := fs.Bool("fail", false, "exit with status 22 when the response status is 400 or more")
+	location := fs.Bool("L", false, "follow redirects to other paths of the same provider (at most 10)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -94,6 +97,7 @@ func runCall(args []string, stdout, stderr io.Writer) error {
 		defer closeBus()
 		client = c
 	}
+	client.CheckRedirect = checkRedirect(*location, stderr)
 	resp, err := client.Do(req)
 	if err != nil {
 		return err
@@ -115,6 +119,26 @@ func runCall(args []string, stdout, stderr io.Writer) error {
 		os.Exit(22)
 	}
 	return nil
+}
+
+// checkRedirect is call's redirect policy: like curl, a 3xx response is the
+// answer unless -L (follow) is given. Followed redirects stay on the
+// provider: every request goes to ADDR whatever host a Location names, so
+// one naming another host is not followed, and its 3xx is the answer.
+func checkRedirect(follow bool, stderr io.Writer) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		if !follow {
+			return http.ErrUseLastResponse
+		}
+		if len(via) >= 10 {
+			return errors.New("stopped after 10 redirects")
+		}
+		if req.URL.Host != via[0].URL.Host {
+			fmt.Fprintf(stderr, "httpipc call: not following the redirect to another host, %s\n", req.URL.Host)
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}
 }
 
 func writeHeader(w io.Writer, h http.Header) {

@@ -98,11 +98,20 @@ func runLogin(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	out := map[string]any{"access_token": s.Token.AccessToken, "token_type": s.Token.Type(), "expiry": s.Token.Expiry, "ipc_service": s.IPCService}
-	if s.Token.RefreshToken != "" {
-		out["refresh_token"] = s.Token.RefreshToken
+	return writeToken(stdout, s.Token(), s.IPCService)
+}
+
+// writeToken prints a login's token as JSON; its expiry is an RFC 3339
+// time with its zone, as every time this command prints.
+func writeToken(w io.Writer, tok *oauth2.Token, ipcService string) error {
+	out := map[string]any{"access_token": tok.AccessToken, "token_type": tok.Type(), "ipc_service": ipcService}
+	if !tok.Expiry.IsZero() {
+		out["expiry"] = tok.Expiry.Format(time.RFC3339)
 	}
-	enc := json.NewEncoder(stdout)
+	if tok.RefreshToken != "" {
+		out["refresh_token"] = tok.RefreshToken
+	}
+	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(out)
 }

@@ -63,7 +63,14 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		log.Warn("--allow-any: every process that can open the socket may call the upstream")
 		policy = httpipc.AllowAny()
 	}
+	// serve forwards what its caller sent: Go's transport would otherwise
+	// ask the upstream for gzip when the caller did not ask for an encoding,
+	// and decode the answer itself. A caller's own Accept-Encoding, and the
+	// encoded response it gets, pass through untouched either way.
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.DisableCompression = true
 	proxy := &httputil.ReverseProxy{
+		Transport: transport,
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(up)
 			r.SetXForwarded()

@@ -75,7 +75,7 @@ func (a *App) Login(ctx context.Context, browse func(ctx context.Context, authUR
 	} else {
 		a.logf("math app: the redirect carries no ipc-service: the code was redeemed over the network")
 	}
-	a.logf("math app: granted a token for %s (expires %s)", strings.Join(Scopes, ", "), s.Token.Expiry.Format(time.Kitchen))
+	a.logf("math app: granted a token for %s (expires %s)", strings.Join(Scopes, ", "), s.Token().Expiry.Format(time.RFC3339))
 	return nil
 }
 

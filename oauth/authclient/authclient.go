@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 
 	"golang.org/x/oauth2"
 
@@ -82,6 +83,7 @@ type Error struct {
 	Code, Description string
 }
 
+// Error returns the code and description.
 func (e *Error) Error() string {
 	if e.Description == "" {
 		return "authclient: " + e.Code
@@ -161,16 +163,35 @@ func (c *Config) Start(redirectURL string) *Login {
 	return l
 }
 
-// Session is a finished login.
+// Session is a finished login: the token, refreshed as it expires, and
+// the path to the provider (IPC or the network).
+//
+// Refresh tokens rotate: each refresh spends the refresh token it uses and
+// the server answers a second use of it as a stolen token (reuse detection,
+// which revokes the whole grant). An app that keeps its login across
+// restarts therefore saves Token after the session refreshed, not only the
+// token of the login, and calls Config.Resume with it and IPCService.
 type Session struct {
-	// Token is the granted token; Client refreshes it as needed.
-	Token *oauth2.Token
 	// IPCService is the provider's ipc-service, or "" when the login went
 	// over the network.
 	IPCService string
 	base       *http.Client
-	src        oauth2.TokenSource
+	src        *tokenSource
 }
+
+// Token returns a copy of the session's current token: the one the login
+// was granted, or the one of its latest refresh. It does not refresh.
+func (s *Session) Token() *oauth2.Token {
+	s.src.mu.Lock()
+	defer s.src.mu.Unlock()
+	t := *s.src.tok
+	return &t
+}
+
+// TokenSource returns the session's token source: it returns the current
+// token while it is valid and refreshes it (over IPC when the login was
+// offline) when it expires, after which Token returns the new one.
+func (s *Session) TokenSource() oauth2.TokenSource { return s.src }
 
 // Client returns an HTTP client that sends the token with each request,
 // refreshes it when it expires, and reaches the provider over IPC when the
@@ -178,6 +199,69 @@ type Session struct {
 func (s *Session) Client(ctx context.Context) *http.Client {
 	ctx = context.WithValue(ctx, oauth2.HTTPClient, s.base)
 	return oauth2.NewClient(ctx, s.src)
+}
+
+// tokenSource wraps the source that refreshes, keeping the token it last
+// returned for Session.Token.
+type tokenSource struct {
+	src oauth2.TokenSource
+	mu  sync.Mutex
+	tok *oauth2.Token
+}
+
+// Token implements oauth2.TokenSource.
+func (t *tokenSource) Token() (*oauth2.Token, error) {
+	tok, err := t.src.Token()
+	if err != nil {
+		return nil, err
+	}
+	t.mu.Lock()
+	t.tok = tok
+	t.mu.Unlock()
+	return tok, nil
+}
+
+// newSession is a session for tok that refreshes with o through base (not
+// through the client of the context of a request).
+func newSession(o *oauth2.Config, tok *oauth2.Token, svc string, base *http.Client) *Session {
+	var src oauth2.TokenSource
+	if o == nil {
+		src = oauth2.StaticTokenSource(tok)
+	} else {
+		src = o.TokenSource(context.WithValue(context.Background(), oauth2.HTTPClient, base), tok)
+	}
+	return &Session{IPCService: svc, base: base, src: &tokenSource{src: src, tok: tok}}
+}
+
+// Resume rebuilds a session after the app restarted, from the token and
+// the ipc-service it saved (Session.Token after the latest refresh, and
+// Session.IPCService). An ipc-service is trusted as in Finish: it must be
+// the one of the authorization server this configuration logs in to
+// (Config.IPCService, or its metadata) and a registered service, and the
+// process that answers it must pass Config.Provider before any token is
+// sent to it. An empty ipc-service resumes a session over the network.
+//
+// The session refreshes an expired token at its first use.
+func (c *Config) Resume(ctx context.Context, tok *oauth2.Token, ipcService string) (*Session, error) {
+	if tok == nil || (tok.AccessToken == "" && tok.RefreshToken == "") {
+		return nil, errors.New("authclient: resume: no token")
+	}
+	if ipcService != "" {
+		b, err := c.bind(ctx, true)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %q: the authorization server is not known: %v", ErrIPCService, ipcService, err)
+		}
+		if err := b.checkService(ipcService); err != nil {
+			return nil, err
+		}
+	}
+	base, svc, err := c.pathFor(ipcService)
+	if err != nil {
+		return nil, err
+	}
+	t := *tok
+	o := c.OAuth2
+	return newSession(&o, &t, svc, base), nil
 }
 
 // Finish takes the redirect URI the authorization app opened, checks its
@@ -220,9 +304,7 @@ func (l *Login) Finish(ctx context.Context, redirect string) (*Session, error) {
 	if err != nil {
 		return nil, fmt.Errorf("authclient: redeeming the code: %w", err)
 	}
-	// The token source refreshes through base too, not through ctx's client.
-	src := l.oauth.TokenSource(context.WithValue(context.Background(), oauth2.HTTPClient, base), tok)
-	return &Session{Token: tok, IPCService: svc, base: base, src: src}, nil
+	return newSession(&l.oauth, tok, svc, base), nil
 }
 
 // checkIssuer checks the iss of an error response against the configured
@@ -242,6 +324,11 @@ func (b binding) check(svc, iss string, hasIss bool) error {
 	if hasIss && b.issuer != "" && iss != b.issuer {
 		return fmt.Errorf("%w: iss %q, want %q", ErrIssuer, iss, b.issuer)
 	}
+	return b.checkService(svc)
+}
+
+// checkService applies the binding to an ipc-service parameter.
+func (b binding) checkService(svc string) error {
 	if svc == "" {
 		return nil
 	}

@@ -2,6 +2,7 @@ package authclient_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -36,4 +37,26 @@ func Example() {
 	// Output:
 	// true true
 	// authclient: the redirect's state does not match this login
+}
+
+// An app that keeps its login across restarts saves the session's current
+// token, after it refreshed too (refresh tokens rotate: an old one would be
+// taken for a stolen one), and resumes from it.
+func ExampleConfig_Resume() {
+	var cfg *authclient.Config // the app's configuration, as for the login
+	var s *authclient.Session  // from Finish, LoopbackLogin or Resume
+	save := func() ([]byte, error) {
+		return json.Marshal(map[string]any{"token": s.Token(), "ipc_service": s.IPCService})
+	}
+	restore := func(ctx context.Context, b []byte) (*authclient.Session, error) {
+		var saved struct {
+			Token      *oauth2.Token `json:"token"`
+			IPCService string        `json:"ipc_service"`
+		}
+		if err := json.Unmarshal(b, &saved); err != nil {
+			return nil, err
+		}
+		return cfg.Resume(ctx, saved.Token, saved.IPCService)
+	}
+	_, _ = save, restore
 }

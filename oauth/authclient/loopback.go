@@ -139,7 +139,7 @@ func (c *Config) Launch(ctx context.Context, link string) (*Session, string, err
 		if err != nil {
 			return nil, "", fmt.Errorf("%w: %q: the authorization server is not known: %v", ErrIPCService, svc, err)
 		}
-		if err := b.check(svc, "", false); err != nil && !errors.Is(err, ErrIssuer) {
+		if err := b.checkService(svc); err != nil {
 			return nil, "", err
 		}
 	}
@@ -175,5 +175,5 @@ func (c *Config) Launch(ctx context.Context, link string) (*Session, string, err
 	if body.ExpiresIn > 0 {
 		tok.Expiry = time.Now().Add(time.Duration(body.ExpiresIn) * time.Second)
 	}
-	return &Session{Token: tok, IPCService: svc, base: base, src: oauth2.StaticTokenSource(tok)}, endpoint, nil
+	return newSession(nil, tok, svc, base), endpoint, nil
 }

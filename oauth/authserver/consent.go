@@ -133,14 +133,14 @@ func (s *Server) consentAnswer(w http.ResponseWriter, r *http.Request) {
 	orig.Body, orig.Form, orig.PostForm = http.NoBody, nil, nil
 	ar, err := s.newAuthorizeRequest(ctx, orig)
 	if err != nil {
-		s.provider.WriteAuthorizeError(ctx, w, ar, standard(err))
+		s.authorizeError(w, r, ar, err)
 		return
 	}
 	switch decision {
 	case "allow", "deny":
 		s.decide(w, r, ar, decision == "allow")
 	default:
-		s.provider.WriteAuthorizeError(ctx, w, ar, fosite.ErrInvalidRequest.WithHint("No decision."))
+		s.authorizeError(w, r, ar, fosite.ErrInvalidRequest.WithHint("No decision."))
 	}
 }
 

@@ -144,7 +144,7 @@ func TestTokenErrors(t *testing.T) {
 func TestRefreshKeepsScope(t *testing.T) {
 	l := newLMS(t, authserver.AllowAll())
 	s := l.login(t)
-	status, body := tokenRequest(t, l, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {s.Token.RefreshToken}, "client_id": {"math"}, "scope": {"roster.read xapi.write"}})
+	status, body := tokenRequest(t, l, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {s.Token().RefreshToken}, "client_id": {"math"}, "scope": {"roster.read xapi.write"}})
 	if status == 200 && body["scope"] != "roster.read" {
 		t.Fatalf("refresh widened the scope: %v", body)
 	}
@@ -215,7 +215,7 @@ func TestTokenBoundToUID(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := httptest.NewRequest("GET", "/api/me", nil)
-			r.Header.Set("Authorization", "Bearer "+s.Token.AccessToken)
+			r.Header.Set("Authorization", "Bearer "+s.Token().AccessToken)
 			if tc.peer != nil {
 				r = r.WithContext(httpipc.ContextWithPeer(r.Context(), tc.peer))
 			}
@@ -228,7 +228,7 @@ func TestTokenBoundToUID(t *testing.T) {
 	}
 	// Nor may another uid refresh it.
 	r := httptest.NewRequest("POST", oauth.TokenPath, strings.NewReader(url.Values{
-		"grant_type": {"refresh_token"}, "refresh_token": {s.Token.RefreshToken}, "client_id": {"math"}}.Encode()))
+		"grant_type": {"refresh_token"}, "refresh_token": {s.Token().RefreshToken}, "client_id": {"math"}}.Encode()))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	r = r.WithContext(httpipc.ContextWithPeer(r.Context(), other))
 	w := httptest.NewRecorder()
@@ -307,13 +307,13 @@ func TestRefreshRotation(t *testing.T) {
 	refresh := func(rt string) (int, map[string]any) {
 		return tokenRequest(t, l, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}, "client_id": {"math"}})
 	}
-	status, body := refresh(s.Token.RefreshToken)
+	status, body := refresh(s.Token().RefreshToken)
 	newRT, _ := body["refresh_token"].(string)
 	newAT, _ := body["access_token"].(string)
-	if status != 200 || newRT == "" || newRT == s.Token.RefreshToken {
+	if status != 200 || newRT == "" || newRT == s.Token().RefreshToken {
 		t.Fatalf("first refresh: %d %v", status, body)
 	}
-	if status, body := refresh(s.Token.RefreshToken); status != 400 || body["error"] != "invalid_grant" {
+	if status, body := refresh(s.Token().RefreshToken); status != 400 || body["error"] != "invalid_grant" {
 		t.Fatalf("reused refresh token: %d %v", status, body)
 	}
 	if _, err := l.srv.Verify(ctx, newAT, peercred.Self()); !errors.Is(err, bearer.ErrInvalidToken) {

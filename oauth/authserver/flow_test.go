@@ -193,7 +193,7 @@ func TestOfflineFlow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.IPCService != service || s.Token.RefreshToken == "" {
+	if s.IPCService != service || s.Token().RefreshToken == "" {
 		t.Fatalf("session %+v", s)
 	}
 	api := s.Client(ctx)
@@ -217,11 +217,16 @@ func TestOfflineFlow(t *testing.T) {
 		}
 		l.store = store
 		l.start(parent, authserver.AllowAll())
-		if _, err := l.srv.Verify(ctx, s.Token.AccessToken, peercred.Self()); err != nil {
+		if _, err := l.srv.Verify(ctx, s.Token().AccessToken, peercred.Self()); err != nil {
 			t.Fatalf("token after restart: %v", err)
 		}
 		// Expire the access token: the client refreshes over IPC.
-		s.Token.Expiry = time.Now().Add(-time.Minute)
+		tok := s.Token()
+		tok.Expiry = time.Now().Add(-time.Minute)
+		s, err = l.config().Resume(ctx, tok, s.IPCService)
+		if err != nil {
+			t.Fatal(err)
+		}
 		api := s.Client(ctx)
 		if code, body := get(t, api, issuer+"/api/me"); code != 200 {
 			t.Fatalf("API after refresh: %d %s", code, body)
@@ -230,16 +235,16 @@ func TestOfflineFlow(t *testing.T) {
 
 	t.Run("revoke", func(t *testing.T) {
 		s := l.login(t)
-		form := url.Values{"token": {s.Token.RefreshToken}, "client_id": {"math"}}
+		form := url.Values{"token": {s.Token().RefreshToken}, "client_id": {"math"}}
 		resp, err := l.ipc().PostForm(issuer+oauth.RevokePath, form)
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("revoke: %v %v", err, resp)
 		}
 		resp.Body.Close()
-		if _, err := l.srv.Verify(ctx, s.Token.AccessToken, peercred.Self()); !errors.Is(err, bearer.ErrInvalidToken) {
+		if _, err := l.srv.Verify(ctx, s.Token().AccessToken, peercred.Self()); !errors.Is(err, bearer.ErrInvalidToken) {
 			t.Fatalf("access token after revoking its grant: %v", err)
 		}
-		code, body := tokenRequest(t, l, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {s.Token.RefreshToken}, "client_id": {"math"}})
+		code, body := tokenRequest(t, l, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {s.Token().RefreshToken}, "client_id": {"math"}})
 		if code != 400 || body["error"] != "invalid_grant" {
 			t.Fatalf("refresh after revocation: %d %v", code, body)
 		}

@@ -64,15 +64,13 @@ func (s *Server) Launch(ctx context.Context, clientID, endpoint, subject string,
 func (s *Server) launchFetch(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	fail := func(code int, e, desc string) {
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(code)
-		json.NewEncoder(w).Encode(map[string]string{"error": e, "error_description": desc})
+		s.opt.Logger.Info("authserver: launch fetch refused", "error", e, "description", desc)
+		writeLaunchError(w, code, e, desc)
 	}
 	peer := httpipc.Peer(r)
 	if peer != nil && throughProxy(r) {
-		s.opt.Logger.Warn("authserver: launch fetch through a proxy refused", "peer_uid", peer.UID)
-		fail(http.StatusBadRequest, "invalid_request", errProxied.HintField)
+		s.opt.Logger.Warn("authserver: launch fetch through a proxy refused", append(logErr(errProxied), "peer_uid", peer.UID)...)
+		writeLaunchError(w, http.StatusBadRequest, "invalid_request", errProxied.HintField)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
@@ -96,18 +94,18 @@ func (s *Server) launchFetch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		s.opt.Logger.Error("authserver: launch lookup failed", "err", err)
-		fail(http.StatusInternalServerError, "server_error", "launch lookup failed")
+		s.opt.Logger.Error("authserver: launch lookup failed", "err", oneLine(err.Error()))
+		writeLaunchError(w, http.StatusInternalServerError, "server_error", "launch lookup failed")
 		return
 	}
 	var scopes []string
 	json.Unmarshal([]byte(scopesJSON), &scopes)
-	client, err := s.store.GetClient(ctx, clientID)
+	client, err := s.fosite.GetClient(ctx, clientID)
 	if err != nil {
 		fail(http.StatusBadRequest, "invalid_client", "the launch's client is gone")
 		return
 	}
-	sess := NewSession(subject)
+	sess := newSession(subject)
 	if uid.Valid {
 		u := int(uid.Int64)
 		sess.UID = &u
@@ -125,7 +123,7 @@ func (s *Server) launchFetch(w http.ResponseWriter, r *http.Request) {
 	// The token is fosite's, made and checked by its HMAC strategy.
 	token, sig, err := s.strategy.GenerateAccessToken(ctx, req)
 	if err == nil {
-		err = s.store.CreateAccessTokenSession(ctx, sig, req)
+		err = s.fosite.CreateAccessTokenSession(ctx, sig, req)
 	}
 	if err != nil {
 		fail(http.StatusInternalServerError, "server_error", "issuing the token failed")
@@ -139,6 +137,14 @@ func (s *Server) launchFetch(w http.ResponseWriter, r *http.Request) {
 		"expires_in":   int(time.Until(exp).Seconds()),
 		"scope":        joinScopes(scopes),
 	})
+}
+
+// writeLaunchError answers a launch fetch with an RFC 6749 error.
+func writeLaunchError(w http.ResponseWriter, code int, e, desc string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(map[string]string{"error": e, "error_description": desc})
 }
 
 // launchKey is how a launch id is stored and looked up: its SHA-256.

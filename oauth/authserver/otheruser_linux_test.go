@@ -194,7 +194,7 @@ func TestOtherUserLoopbackForgery(t *testing.T) {
 	if code, body := get(t, s.Client(ctx), issuer+"/api/me"); code != 200 {
 		t.Fatalf("API: %d %s", code, body)
 	}
-	if _, err := l.srv.Verify(ctx, s.Token.AccessToken, peercred.Self()); err != nil {
+	if _, err := l.srv.Verify(ctx, s.Token().AccessToken, peercred.Self()); err != nil {
 		t.Fatal(err)
 	}
 }

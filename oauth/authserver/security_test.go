@@ -355,7 +355,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secrets = append(secrets, s.Token.AccessToken, s.Token.RefreshToken)
+	secrets = append(secrets, s.Token().AccessToken, s.Token().RefreshToken)
 	// Refused: a replayed code, a wrong verifier, a refresh token of
 	// another uid, a refresh through a proxy, a garbled token.
 	_, err = login.Finish(ctx, redirect)
@@ -363,17 +363,21 @@ func TestNoSecretsInLogs(t *testing.T) {
 	c2, _ := freshCode(t, l)
 	secrets = append(secrets, c2)
 	tokenRequest(t, l, url.Values{"grant_type": {"authorization_code"}, "code": {c2}, "code_verifier": {oauth2.GenerateVerifier()}, "client_id": {"math"}, "redirect_uri": {mobileRedir}})
-	tokenRequest(t, l, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {s.Token.RefreshToken + "x"}, "client_id": {"math"}})
-	tokenRequest(t, l, url.Values{"grant_type": {"authorization_code"}, "code": {"ory_ac_" + s.Token.AccessToken}, "client_id": {"math"}})
-	r := httptest.NewRequest("POST", oauth.TokenPath, strings.NewReader(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {s.Token.RefreshToken}, "client_id": {"math"}}.Encode()))
+	tokenRequest(t, l, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {s.Token().RefreshToken + "x"}, "client_id": {"math"}})
+	tokenRequest(t, l, url.Values{"grant_type": {"authorization_code"}, "code": {"ory_ac_" + s.Token().AccessToken}, "client_id": {"math"}})
+	r := httptest.NewRequest("POST", oauth.TokenPath, strings.NewReader(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {s.Token().RefreshToken}, "client_id": {"math"}}.Encode()))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	r.Header.Set("Forwarded", "for=127.0.0.1")
 	l.srv.ServeHTTP(httptest.NewRecorder(), r.WithContext(httpipc.ContextWithPeer(ctx, &peercred.Creds{UID: peercred.Self().UID + 1, PID: 1, GID: -1})))
 	// Another login (the replay revoked the first), refreshed, then
 	// revoked.
 	s = l.login(t)
-	secrets = append(secrets, s.Token.AccessToken, s.Token.RefreshToken)
-	s.Token.Expiry = s.Token.Expiry.Add(-24 * 3600e9)
+	secrets = append(secrets, s.Token().AccessToken, s.Token().RefreshToken)
+	expired := s.Token()
+	expired.Expiry = expired.Expiry.Add(-24 * 3600e9)
+	if s, err = l.config().Resume(ctx, expired, s.IPCService); err != nil {
+		t.Fatal(err)
+	}
 	if code, body := get(t, s.Client(ctx), issuer+"/api/me"); code != 200 {
 		t.Fatalf("API: %d %s", code, body)
 	}
@@ -401,7 +405,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	secrets = append(secrets, ls.Token.AccessToken)
+	secrets = append(secrets, ls.Token().AccessToken)
 	_, _, err = l.config().Launch(ctx, link)
 	errs = append(errs, err)
 	_, _, err = l.config().Launch(ctx, "%zz"+link)

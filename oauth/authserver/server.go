@@ -58,6 +58,7 @@ type Options struct {
 // package oauth, and a bearer.Verifier for the provider's API.
 type Server struct {
 	store    *Store
+	fosite   fositeStore
 	opt      Options
 	provider fosite.OAuth2Provider
 	strategy *foauth2.HMACSHAStrategy
@@ -107,14 +108,15 @@ func New(ctx context.Context, store *Store, opt Options) (*Server, error) {
 		RefreshTokenScopes:             []string{},
 	}
 	strategy := compose.NewOAuth2HMACStrategy(config)
-	provider := compose.Compose(config, store, strategy,
+	fs := fositeStore{store}
+	provider := compose.Compose(config, fs, strategy,
 		compose.OAuth2AuthorizeExplicitFactory,
 		compose.OAuth2RefreshTokenGrantFactory,
 		compose.OAuth2TokenRevocationFactory,
 		compose.OAuth2TokenIntrospectionFactory,
 		compose.OAuth2PKCEFactory,
 	)
-	s := &Server{store: store, opt: opt, provider: provider, strategy: strategy, config: config, pending: map[string]pendingConsent{}}
+	s := &Server{store: store, fosite: fs, opt: opt, provider: provider, strategy: strategy, config: config, pending: map[string]pendingConsent{}}
 	s.mux = http.NewServeMux()
 	s.mux.HandleFunc("GET "+oauth.MetadataPath, s.metadata)
 	s.mux.HandleFunc(oauth.AuthorizePath, s.authorize)
@@ -166,15 +168,14 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	ar, err := s.newAuthorizeRequest(ctx, r)
 	if err != nil {
-		s.opt.Logger.Info("authserver: authorization request refused", logErr(err)...)
-		s.provider.WriteAuthorizeError(ctx, w, ar, standard(err))
+		s.authorizeError(w, r, ar, err)
 		return
 	}
 	// PKCE is enforced again when the code is issued; asking first spares
 	// the user a consent that cannot succeed.
 	form := ar.GetRequestForm()
 	if form.Get("code_challenge") == "" || form.Get("code_challenge_method") != "S256" {
-		s.provider.WriteAuthorizeError(ctx, w, ar, fosite.ErrInvalidRequest.WithHint("PKCE with code_challenge_method=S256 is required."))
+		s.authorizeError(w, r, ar, fosite.ErrInvalidRequest.WithHint("PKCE with code_challenge_method=S256 is required."))
 		return
 	}
 	client := ar.GetClient().(*fositeClient).c
@@ -185,6 +186,7 @@ func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	allow, err := s.opt.Consent(ctx, req)
 	if err != nil {
+		s.opt.Logger.Error("authserver: the consent could not be asked", "client", client.ID, "err", oneLine(err.Error()))
 		s.provider.WriteAuthorizeError(ctx, w, ar, fosite.ErrServerError.WithWrap(err).WithHint("The consent could not be asked."))
 		return
 	}
@@ -204,11 +206,36 @@ func (s *Server) newAuthorizeRequest(ctx context.Context, r *http.Request) (fosi
 	return s.provider.NewAuthorizeRequest(ctx, r)
 }
 
-// logErr gives an error's RFC 6749 code and hint to a log line: never its
+// logErr gives an error's RFC 6749 code and description (with its hint)
+// to a log line, on one line: never its stack trace, its debug text or its
 // wrapped causes, which might quote what a client sent.
 func logErr(err error) []any {
 	e := fosite.ErrorToRFC6749Error(err)
-	return []any{"error", e.ErrorField, "hint", e.HintField}
+	return []any{"error", e.ErrorField, "description", oneLine(e.GetDescription())}
+}
+
+// oneLine keeps a log value on one line, and short.
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 500 {
+		s = strings.ToValidUTF8(s[:500], "") + "..."
+	}
+	return s
+}
+
+// authorizeError logs a refused authorization request, in one line, and
+// answers it (with a redirect to the client, or a page when the client or
+// its redirect URI is in question).
+func (s *Server) authorizeError(w http.ResponseWriter, r *http.Request, ar fosite.AuthorizeRequester, err error) {
+	err = standard(err)
+	s.opt.Logger.Info("authserver: authorization request refused", logErr(err)...)
+	s.provider.WriteAuthorizeError(r.Context(), w, ar, err)
+}
+
+// accessError logs a refused token request, in one line, and answers it.
+func (s *Server) accessError(w http.ResponseWriter, r *http.Request, ar fosite.AccessRequester, err error) {
+	s.opt.Logger.Info("authserver: token request refused", logErr(err)...)
+	s.provider.WriteAccessError(r.Context(), w, ar, err)
 }
 
 // throughProxy reports whether r was forwarded by a proxy (RFC 7239
@@ -239,9 +266,9 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, ar fosite.Author
 	for _, scope := range ar.GetRequestedScopes() {
 		ar.GrantScope(scope)
 	}
-	resp, err := s.provider.NewAuthorizeResponse(ctx, ar, NewSession(s.opt.Subject))
+	resp, err := s.provider.NewAuthorizeResponse(ctx, ar, newSession(s.opt.Subject))
 	if err != nil {
-		s.provider.WriteAuthorizeError(ctx, w, ar, standard(err))
+		s.authorizeError(w, r, ar, err)
 		return
 	}
 	if s.opt.IPCService != "" {
@@ -258,32 +285,31 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	// fosite answers a grant type no handler takes with invalid_request;
 	// RFC 6749 (section 5.2) names it unsupported_grant_type.
 	if gt := r.PostFormValue("grant_type"); gt != "" && gt != "authorization_code" && gt != "refresh_token" {
-		s.provider.WriteAccessError(ctx, w, nil, fosite.ErrUnsupportedGrantType.WithHintf("Grant type %q is not supported.", gt))
+		s.accessError(w, r, nil, fosite.ErrUnsupportedGrantType.WithHintf("Grant type %.40q is not supported.", gt))
 		return
 	}
 	peer := httpipc.Peer(r)
 	if peer != nil && throughProxy(r) {
-		s.opt.Logger.Warn("authserver: token request through a proxy refused", "peer_uid", peer.UID)
+		s.opt.Logger.Warn("authserver: token request through a proxy refused", append(logErr(errProxied), "peer_uid", peer.UID)...)
 		s.provider.WriteAccessError(ctx, w, nil, errProxied)
 		return
 	}
-	ar, err := s.provider.NewAccessRequest(ctx, r, NewSession(""))
+	ar, err := s.provider.NewAccessRequest(ctx, r, newSession(""))
 	if err != nil {
-		s.opt.Logger.Info("authserver: token request refused", logErr(err)...)
-		s.provider.WriteAccessError(ctx, w, ar, err)
+		s.accessError(w, r, ar, err)
 		return
 	}
-	sess, _ := ar.GetSession().(*Session)
+	sess, _ := ar.GetSession().(*session)
 	client := ar.GetClient().(*fositeClient).c
 	if sess == nil {
-		s.provider.WriteAccessError(ctx, w, ar, fosite.ErrServerError.WithHint("Unexpected session type."))
+		s.accessError(w, r, ar, fosite.ErrServerError.WithHint("Unexpected session type."))
 		return
 	}
 	switch {
 	case ar.GetGrantTypes().ExactOne("authorization_code"):
 		// A client registered for a uid gets tokens over IPC only there.
 		if client.UID != nil && (peer == nil || peer.UID != *client.UID) {
-			s.provider.WriteAccessError(ctx, w, ar, fosite.ErrInvalidClient.WithHintf("Client %s may redeem codes only over IPC as uid %d.", client.ID, *client.UID))
+			s.accessError(w, r, ar, fosite.ErrInvalidClient.WithHintf("Client %s may redeem codes only over IPC as uid %d.", client.ID, *client.UID))
 			return
 		}
 		if peer != nil {
@@ -292,14 +318,13 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		}
 	case ar.GetGrantTypes().ExactOne("refresh_token"):
 		if sess.UID != nil && (peer == nil || peer.UID != *sess.UID) {
-			s.provider.WriteAccessError(ctx, w, ar, fosite.ErrInvalidGrant.WithHint("The refresh token belongs to another OS user."))
+			s.accessError(w, r, ar, fosite.ErrInvalidGrant.WithHint("The refresh token belongs to another OS user."))
 			return
 		}
 	}
 	resp, err := s.provider.NewAccessResponse(ctx, ar)
 	if err != nil {
-		s.opt.Logger.Info("authserver: token request refused", logErr(err)...)
-		s.provider.WriteAccessError(ctx, w, ar, err)
+		s.accessError(w, r, ar, err)
 		return
 	}
 	s.provider.WriteAccessResponse(ctx, w, ar, resp)
@@ -308,17 +333,20 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	err := s.provider.NewRevocationRequest(ctx, r)
+	if err != nil {
+		s.opt.Logger.Info("authserver: revocation request refused", logErr(err)...)
+	}
 	s.provider.WriteRevocationResponse(ctx, w, err)
 }
 
 // Verify implements bearer.Verifier: the token must be an active access
 // token, and one bound to an OS user must come from that user over IPC.
 func (s *Server) Verify(ctx context.Context, token string, peer *peercred.Creds) (*bearer.Token, error) {
-	_, ar, err := s.provider.IntrospectToken(ctx, token, fosite.AccessToken, NewSession(""))
+	_, ar, err := s.provider.IntrospectToken(ctx, token, fosite.AccessToken, newSession(""))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", bearer.ErrInvalidToken, fosite.ErrorToRFC6749Error(err).ErrorField)
 	}
-	sess, _ := ar.GetSession().(*Session)
+	sess, _ := ar.GetSession().(*session)
 	if sess == nil {
 		return nil, fmt.Errorf("%w: unexpected session", bearer.ErrInvalidToken)
 	}

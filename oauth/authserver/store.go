@@ -14,16 +14,33 @@ import (
 	"time"
 
 	"github.com/ory/fosite"
+	foauth2 "github.com/ory/fosite/handler/oauth2"
+	"github.com/ory/fosite/handler/pkce"
 
 	_ "modernc.org/sqlite" // the pure-Go SQLite driver, registered as "sqlite"
 )
 
 // Store keeps clients, grants and tokens in a SQLite file, so that they
-// survive a restart of the authorization app. It implements the storage
-// interfaces fosite needs; fosite decides what to store and when.
+// survive a restart of the authorization app. An application opens it,
+// registers clients and hands it to New; what fosite stores, and when, is
+// New's business.
 type Store struct {
 	db *sql.DB
 }
+
+// fositeStore is the Store as fosite's storage: the client manager and
+// the code, PKCE, access, refresh and revocation storages. New gives it to
+// fosite; applications never call it.
+type fositeStore struct {
+	*Store
+}
+
+var (
+	_ fosite.ClientManager           = fositeStore{}
+	_ foauth2.CoreStorage            = fositeStore{}
+	_ foauth2.TokenRevocationStorage = fositeStore{}
+	_ pkce.PKCERequestStorage        = fositeStore{}
+)
 
 const schema = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BLOB NOT NULL);
@@ -232,7 +249,7 @@ type fositeClient struct {
 }
 
 // GetClient implements fosite.ClientManager.
-func (s *Store) GetClient(ctx context.Context, id string) (fosite.Client, error) {
+func (s fositeStore) GetClient(ctx context.Context, id string) (fosite.Client, error) {
 	c, err := s.client(ctx, id)
 	if err != nil {
 		return nil, err
@@ -253,10 +270,10 @@ func (s *Store) GetClient(ctx context.Context, id string) (fosite.Client, error)
 
 // ClientAssertionJWTValid implements fosite.ClientManager; JWT client
 // assertions are not used by public clients.
-func (s *Store) ClientAssertionJWTValid(context.Context, string) error { return nil }
+func (s fositeStore) ClientAssertionJWTValid(context.Context, string) error { return nil }
 
 // SetClientAssertionJWT implements fosite.ClientManager.
-func (s *Store) SetClientAssertionJWT(context.Context, string, time.Time) error { return nil }
+func (s fositeStore) SetClientAssertionJWT(context.Context, string, time.Time) error { return nil }
 
 // storedRequest is a fosite.Requester as kept in the database.
 type storedRequest struct {
@@ -279,7 +296,7 @@ const (
 	kindRefresh = "refresh"
 )
 
-func (s *Store) create(ctx context.Context, kind, signature string, r fosite.Requester) error {
+func (s fositeStore) create(ctx context.Context, kind, signature string, r fosite.Requester) error {
 	sess, err := json.Marshal(r.GetSession())
 	if err != nil {
 		return err
@@ -310,7 +327,7 @@ func (s *Store) create(ctx context.Context, kind, signature string, r fosite.Req
 
 // get loads a stored request into session; active reports whether it was
 // not invalidated.
-func (s *Store) get(ctx context.Context, kind, signature string, session fosite.Session) (fosite.Requester, bool, error) {
+func (s fositeStore) get(ctx context.Context, kind, signature string, session fosite.Session) (fosite.Requester, bool, error) {
 	var data string
 	var active bool
 	err := s.db.QueryRowContext(ctx, `SELECT data, active FROM sessions WHERE kind = ? AND signature = ?`, kind, signature).Scan(&data, &active)
@@ -329,7 +346,7 @@ func (s *Store) get(ctx context.Context, kind, signature string, session fosite.
 		return nil, false, err
 	}
 	if session == nil {
-		session = NewSession("")
+		session = newSession("")
 	}
 	if err := json.Unmarshal(sr.Session, session); err != nil {
 		return nil, false, fmt.Errorf("authserver: stored %s session: %w", kind, err)
@@ -342,20 +359,20 @@ func (s *Store) get(ctx context.Context, kind, signature string, session fosite.
 	}, active, nil
 }
 
-func (s *Store) delete(ctx context.Context, kind, signature string) error {
+func (s fositeStore) delete(ctx context.Context, kind, signature string) error {
 	_, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE kind = ? AND signature = ?`, kind, signature)
 	return err
 }
 
 // CreateAuthorizeCodeSession implements oauth2.AuthorizeCodeStorage.
-func (s *Store) CreateAuthorizeCodeSession(ctx context.Context, code string, r fosite.Requester) error {
+func (s fositeStore) CreateAuthorizeCodeSession(ctx context.Context, code string, r fosite.Requester) error {
 	return s.create(ctx, kindCode, code, r)
 }
 
 // GetAuthorizeCodeSession implements oauth2.AuthorizeCodeStorage: a used
 // code comes back with ErrInvalidatedAuthorizeCode, and fosite then revokes
 // what it had granted.
-func (s *Store) GetAuthorizeCodeSession(ctx context.Context, code string, session fosite.Session) (fosite.Requester, error) {
+func (s fositeStore) GetAuthorizeCodeSession(ctx context.Context, code string, session fosite.Session) (fosite.Requester, error) {
 	r, active, err := s.get(ctx, kindCode, code, session)
 	if err != nil {
 		return nil, err
@@ -367,7 +384,7 @@ func (s *Store) GetAuthorizeCodeSession(ctx context.Context, code string, sessio
 }
 
 // InvalidateAuthorizeCodeSession implements oauth2.AuthorizeCodeStorage.
-func (s *Store) InvalidateAuthorizeCodeSession(ctx context.Context, code string) error {
+func (s fositeStore) InvalidateAuthorizeCodeSession(ctx context.Context, code string) error {
 	res, err := s.db.ExecContext(ctx, `UPDATE sessions SET active = 0 WHERE kind = ? AND signature = ?`, kindCode, code)
 	if err != nil {
 		return err
@@ -379,46 +396,46 @@ func (s *Store) InvalidateAuthorizeCodeSession(ctx context.Context, code string)
 }
 
 // CreatePKCERequestSession implements pkce.PKCERequestStorage.
-func (s *Store) CreatePKCERequestSession(ctx context.Context, sig string, r fosite.Requester) error {
+func (s fositeStore) CreatePKCERequestSession(ctx context.Context, sig string, r fosite.Requester) error {
 	return s.create(ctx, kindPKCE, sig, r)
 }
 
 // GetPKCERequestSession implements pkce.PKCERequestStorage.
-func (s *Store) GetPKCERequestSession(ctx context.Context, sig string, session fosite.Session) (fosite.Requester, error) {
+func (s fositeStore) GetPKCERequestSession(ctx context.Context, sig string, session fosite.Session) (fosite.Requester, error) {
 	r, _, err := s.get(ctx, kindPKCE, sig, session)
 	return r, err
 }
 
 // DeletePKCERequestSession implements pkce.PKCERequestStorage.
-func (s *Store) DeletePKCERequestSession(ctx context.Context, sig string) error {
+func (s fositeStore) DeletePKCERequestSession(ctx context.Context, sig string) error {
 	return s.delete(ctx, kindPKCE, sig)
 }
 
 // CreateAccessTokenSession implements oauth2.AccessTokenStorage.
-func (s *Store) CreateAccessTokenSession(ctx context.Context, sig string, r fosite.Requester) error {
+func (s fositeStore) CreateAccessTokenSession(ctx context.Context, sig string, r fosite.Requester) error {
 	return s.create(ctx, kindAccess, sig, r)
 }
 
 // GetAccessTokenSession implements oauth2.AccessTokenStorage.
-func (s *Store) GetAccessTokenSession(ctx context.Context, sig string, session fosite.Session) (fosite.Requester, error) {
+func (s fositeStore) GetAccessTokenSession(ctx context.Context, sig string, session fosite.Session) (fosite.Requester, error) {
 	r, _, err := s.get(ctx, kindAccess, sig, session)
 	return r, err
 }
 
 // DeleteAccessTokenSession implements oauth2.AccessTokenStorage.
-func (s *Store) DeleteAccessTokenSession(ctx context.Context, sig string) error {
+func (s fositeStore) DeleteAccessTokenSession(ctx context.Context, sig string) error {
 	return s.delete(ctx, kindAccess, sig)
 }
 
 // CreateRefreshTokenSession implements oauth2.RefreshTokenStorage.
-func (s *Store) CreateRefreshTokenSession(ctx context.Context, sig, _ string, r fosite.Requester) error {
+func (s fositeStore) CreateRefreshTokenSession(ctx context.Context, sig, _ string, r fosite.Requester) error {
 	return s.create(ctx, kindRefresh, sig, r)
 }
 
 // GetRefreshTokenSession implements oauth2.RefreshTokenStorage: a rotated
 // or revoked refresh token comes back with ErrInactiveToken, and fosite
 // then revokes the whole grant (reuse detection).
-func (s *Store) GetRefreshTokenSession(ctx context.Context, sig string, session fosite.Session) (fosite.Requester, error) {
+func (s fositeStore) GetRefreshTokenSession(ctx context.Context, sig string, session fosite.Session) (fosite.Requester, error) {
 	r, active, err := s.get(ctx, kindRefresh, sig, session)
 	if err != nil {
 		return nil, err
@@ -430,12 +447,12 @@ func (s *Store) GetRefreshTokenSession(ctx context.Context, sig string, session 
 }
 
 // DeleteRefreshTokenSession implements oauth2.RefreshTokenStorage.
-func (s *Store) DeleteRefreshTokenSession(ctx context.Context, sig string) error {
+func (s fositeStore) DeleteRefreshTokenSession(ctx context.Context, sig string) error {
 	return s.delete(ctx, kindRefresh, sig)
 }
 
 // RotateRefreshToken implements oauth2.RefreshTokenStorage.
-func (s *Store) RotateRefreshToken(ctx context.Context, requestID, _ string) error {
+func (s fositeStore) RotateRefreshToken(ctx context.Context, requestID, _ string) error {
 	if err := s.RevokeRefreshToken(ctx, requestID); err != nil {
 		return err
 	}
@@ -443,13 +460,13 @@ func (s *Store) RotateRefreshToken(ctx context.Context, requestID, _ string) err
 }
 
 // RevokeRefreshToken implements oauth2.TokenRevocationStorage.
-func (s *Store) RevokeRefreshToken(ctx context.Context, requestID string) error {
+func (s fositeStore) RevokeRefreshToken(ctx context.Context, requestID string) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE sessions SET active = 0 WHERE kind = ? AND request_id = ?`, kindRefresh, requestID)
 	return err
 }
 
 // RevokeAccessToken implements oauth2.TokenRevocationStorage.
-func (s *Store) RevokeAccessToken(ctx context.Context, requestID string) error {
+func (s fositeStore) RevokeAccessToken(ctx context.Context, requestID string) error {
 	_, err := s.db.ExecContext(ctx, `DELETE FROM sessions WHERE kind = ? AND request_id = ?`, kindAccess, requestID)
 	return err
 }
