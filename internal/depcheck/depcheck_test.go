@@ -76,3 +76,41 @@ func TestDeps(t *testing.T) {
 		})
 	}
 }
+
+// TestNoExampleImports: no package outside examples/ imports one under it,
+// not even in its tests. The example apps are users of the module, like
+// anyone's apps; the module does not depend on them.
+func TestNoExampleImports(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the go command")
+	}
+	const examples = "github.com/httpipc/httpipc/examples/"
+	out, err := exec.Command("go", "list", "-deps", "-test", "-f", "{{.ImportPath}} {{join .Imports \" \"}}", "github.com/httpipc/httpipc/...").Output()
+	if err != nil {
+		if ee, ok := err.(*exec.ExitError); ok {
+			t.Fatalf("go list: %v\n%s", err, ee.Stderr)
+		}
+		t.Fatalf("go list: %v", err)
+	}
+	n := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		if len(fields) == 0 || !strings.HasPrefix(fields[0], "github.com/httpipc/httpipc") {
+			continue
+		}
+		n++
+		// A test variant is named "pkg [pkg.test]" or "pkg_test [pkg.test]".
+		pkg := strings.TrimSuffix(fields[0], "_test")
+		if strings.HasPrefix(pkg+"/", examples) {
+			continue
+		}
+		for _, imp := range fields[1:] {
+			if strings.HasPrefix(imp, examples) {
+				t.Errorf("%s imports %s", fields[0], imp)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("go list named no packages of this module")
+	}
+}
