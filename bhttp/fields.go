@@ -31,8 +31,7 @@ var commonNames = func() map[string]string {
 		"Expires", "Forwarded", "Host", "If-Match", "If-Modified-Since", "If-None-Match",
 		"If-Range", "If-Unmodified-Since", "Last-Modified", "Link", "Location", "Origin",
 		"Range", "Referer", "Retry-After", "Server", "Set-Cookie", "User-Agent", "Vary",
-		"Via", "Www-Authenticate", "X-Experience-Api-Version", "X-Forwarded-For",
-		"X-Request-Id",
+		"Via", "Www-Authenticate", "X-Forwarded-For", "X-Request-Id",
 	} {
 		m[strings.ToLower(k)] = k
 	}

@@ -7,9 +7,7 @@
 // LOCAL_PEERPID on macOS, and the client process id and its token's user on
 // Windows named pipes.
 //
-// Loopback TCP carries no credentials; Loopback asks the kernel who owns the
-// peer's socket instead (Linux only), for local HTTP servers that must admit
-// only their own user.
+// Loopback TCP carries no credentials: Get returns ErrNotSupported for it.
 package peercred
 
 import (

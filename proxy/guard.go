@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/httpipc/httpipc/internal/loopback"
 	"github.com/httpipc/httpipc/peercred"
 )
 
@@ -210,7 +211,7 @@ func checkUser(c net.Conn, credConn bool) string {
 	case !peerKnown(c.LocalAddr()):
 		return "" // the secret guards this listener
 	case isTCP:
-		creds, err = peercred.Loopback(c)
+		creds, err = loopback.Peer(c)
 	default:
 		creds, err = peercred.Get(c)
 	}

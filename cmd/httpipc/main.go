@@ -5,7 +5,6 @@
 //	httpipc proxy --service ADDR [--print-url]   a localhost base URL for web views and SDKs
 //	httpipc auth serve --listen ADDR --db FILE   the authorization app (offline OAuth)
 //	httpipc login --service ADDR --client-id ID  a desktop OAuth login over IPC
-//	httpipc demo [--keep]                        the LMS + math app recipe, end to end
 //	httpipc bench [--json]                       measure httpipc against the alternatives
 //	httpipc conformance [--echo PATH] [--slow] [--json] ADDR   check a provider against the protocol
 //
@@ -37,7 +36,6 @@ func commands() []command {
 		{"proxy", "run a localhost HTTP server that forwards to a provider over IPC", runProxy},
 		{"auth", "the authorization app of the offline OAuth flow (serve, client add)", runAuth},
 		{"login", "log in as a desktop OAuth client and print the token and ipc-service", runLogin},
-		{"demo", "run the LMS + math app recipe end to end on this machine", runDemo},
 		{"bench", "measure httpipc against raw sockets and net/http, in one run", runBench},
 		{"conformance", "check a provider against docs/PROTOCOL.md, case by case", runConformance},
 	}

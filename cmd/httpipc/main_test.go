@@ -27,10 +27,6 @@ import (
 
 func TestMain(m *testing.M) {
 	bench.MaybeServe()
-	// The demo starts its apps as "httpipc demo lms|online ...".
-	if len(os.Args) > 2 && os.Args[1] == "demo" {
-		os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
-	}
 	if args := os.Getenv("HTTPIPC_CLI_ARGS"); args != "" {
 		var argv []string
 		json.Unmarshal([]byte(args), &argv)
@@ -366,27 +362,6 @@ func waitLine(t *testing.T, r *bufio.Reader, want string) string {
 			}
 		case <-deadline:
 			t.Fatalf("no %q within a minute:\n%s", want, strings.Join(seen, ""))
-		}
-	}
-}
-
-// The demo on embedded defaults: every step works, and nothing is left
-// behind.
-func TestDemo(t *testing.T) {
-	state := filepath.Join(t.TempDir(), "state")
-	code, out, errOut := runCLI("demo", "--state", state)
-	if code != 0 || !strings.Contains(out, "All steps worked.") {
-		t.Fatalf("exit %d:\n%s\n%s", code, out, errOut)
-	}
-	for _, want := range []string{
-		"the redirect carries ipc-service=org.httpipc.demo.lms",
-		"over IPC to org.httpipc.demo.lms -> Mathematics 7B, Science 7B",
-		"the redirect carries no ipc-service",
-		"are on the online server",
-		"exited after 3s without requests",
-	} {
-		if !strings.Contains(out, want) {
-			t.Errorf("no %q in:\n%s", want, out)
 		}
 	}
 }

@@ -54,9 +54,6 @@ type AppConfig struct {
 	Idle time.Duration
 	// Ready, when set, is called with the listener's address once serving.
 	Ready func(addr string)
-	// PIDEndpoint serves GET /demo/pid, the process id, without a token,
-	// so that a demo can show the app starting and exiting.
-	PIDEndpoint bool
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -129,9 +126,6 @@ func Serve(ctx context.Context, c AppConfig) error {
 	mux.Handle("/oauth/", auth)
 	mux.Handle("/.well-known/", auth)
 	mux.Handle("/", db.Handler(Options{Auth: bearer.Require(v)}))
-	if c.PIDEndpoint {
-		mux.HandleFunc("GET /demo/pid", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, os.Getpid()) })
-	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

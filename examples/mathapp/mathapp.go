@@ -5,11 +5,16 @@
 // (the LMS's server, over the network): only the login's redirect differs.
 // Its HTML5 lesson page talks to the LMS through the embedded localhost
 // proxy, as a web view would.
+//
+// The math app and the LMS are two vendors' apps: they share no Go code,
+// only HTTP. The few JSON shapes and paths the app uses are its own copies
+// of what the standards (OneRoster 1.2, xAPI 1.0.3) define.
 package mathapp
 
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"embed"
 	"encoding/json"
 	"fmt"
@@ -24,7 +29,6 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/httpipc/httpipc/examples/lms"
 	"github.com/httpipc/httpipc/oauth/authclient"
 	"github.com/httpipc/httpipc/proxy"
 )
@@ -35,8 +39,38 @@ var lessonFS embed.FS
 // ClientID is the math app's OAuth client id.
 const ClientID = "org.httpipc.demo.math"
 
-// Scopes the math app asks for.
-var Scopes = []string{lms.ScopeRoster, lms.ScopeXAPI, lms.ScopeGradebook}
+// Scopes the math app asks for: read the roster, write xAPI statements and
+// gradebook results.
+var Scopes = []string{"roster.read", "xapi.write", "gradebook.write"}
+
+// The LMS's APIs as the standards name them.
+const (
+	rosteringPath  = "/ims/oneroster/rostering/v1p2"
+	gradebookPath  = "/ims/oneroster/gradebook/v1p2"
+	statementsPath = "/xapi/statements"
+	xapiVersion    = "1.0.3"
+)
+
+// class is the part of a OneRoster class the app reads.
+type class struct {
+	SourcedID string `json:"sourcedId"`
+	Title     string `json:"title"`
+}
+
+// result is the part of a OneRoster result the app reads back.
+type result struct {
+	SourcedID string  `json:"sourcedId"`
+	Score     float64 `json:"score"`
+}
+
+// newStatementID returns a fresh xAPI statement id, a version 4 UUID.
+func newStatementID() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
 
 // App is the math app, logged in or not.
 type App struct {
@@ -96,43 +130,43 @@ func (a *App) RunLesson(ctx context.Context) (*Report, error) {
 	}
 	rep := &Report{}
 	var classes struct {
-		Classes []lms.Class `json:"classes"`
+		Classes []class `json:"classes"`
 	}
-	if err := a.do(ctx, c, "GET", lms.RosteringPath+"/users/"+a.Learner+"/classes", nil, &classes, 200); err != nil {
+	if err := a.do(ctx, c, "GET", rosteringPath+"/users/"+a.Learner+"/classes", nil, &classes, 200); err != nil {
 		return nil, err
 	}
 	for _, cl := range classes.Classes {
 		rep.Classes = append(rep.Classes, cl.Title)
 	}
-	a.logf("math app: GET %s/users/%s/classes %s -> %s", lms.RosteringPath, a.Learner, via, strings.Join(rep.Classes, ", "))
+	a.logf("math app: GET %s/users/%s/classes %s -> %s", rosteringPath, a.Learner, via, strings.Join(rep.Classes, ", "))
 
-	rep.StatementID = lms.NewStatementID()
+	rep.StatementID = newStatementID()
 	stmt := map[string]any{
 		"actor":  map[string]any{"objectType": "Agent", "account": map[string]any{"homePage": a.API, "name": a.Learner}},
 		"verb":   map[string]any{"id": "http://adlnet.gov/expapi/verbs/completed", "display": map[string]any{"en-US": "completed"}},
 		"object": map[string]any{"id": "https://math.example/lessons/fractions-1"},
 		"result": map[string]any{"score": map[string]any{"scaled": 0.9}, "success": true, "completion": true},
 	}
-	if err := a.do(ctx, c, "PUT", lms.StatementsPath+"?statementId="+rep.StatementID, stmt, nil, 204); err != nil {
+	if err := a.do(ctx, c, "PUT", statementsPath+"?statementId="+rep.StatementID, stmt, nil, 204); err != nil {
 		return nil, err
 	}
-	a.logf("math app: PUT %s?statementId=%s (xAPI, completed fractions-1) %s -> 204", lms.StatementsPath, rep.StatementID, via)
+	a.logf("math app: PUT %s?statementId=%s (xAPI, completed fractions-1) %s -> 204", statementsPath, rep.StatementID, via)
 
 	rep.ResultID = "r-" + a.Learner + "-fractions-1"
-	result := map[string]any{"result": map[string]any{"lineItemSourcedId": "li-fractions-1", "studentSourcedId": a.Learner, "score": 0.9}}
-	if err := a.do(ctx, c, "PUT", lms.GradebookPath+"/results/"+rep.ResultID, result, nil, 200, 201); err != nil {
+	grade := map[string]any{"result": map[string]any{"lineItemSourcedId": "li-fractions-1", "studentSourcedId": a.Learner, "score": 0.9}}
+	if err := a.do(ctx, c, "PUT", gradebookPath+"/results/"+rep.ResultID, grade, nil, 200, 201); err != nil {
 		return nil, err
 	}
-	a.logf("math app: PUT %s/results/%s (score 0.9) %s", lms.GradebookPath, rep.ResultID, via)
+	a.logf("math app: PUT %s/results/%s (score 0.9) %s", gradebookPath, rep.ResultID, via)
 
 	var back map[string]any
-	if err := a.do(ctx, c, "GET", lms.StatementsPath+"?statementId="+rep.StatementID, nil, &back, 200); err != nil {
+	if err := a.do(ctx, c, "GET", statementsPath+"?statementId="+rep.StatementID, nil, &back, 200); err != nil {
 		return nil, err
 	}
 	var res struct {
-		Result lms.Result `json:"result"`
+		Result result `json:"result"`
 	}
-	if err := a.do(ctx, c, "GET", lms.GradebookPath+"/results/"+rep.ResultID, nil, &res, 200); err != nil {
+	if err := a.do(ctx, c, "GET", gradebookPath+"/results/"+rep.ResultID, nil, &res, 200); err != nil {
 		return nil, err
 	}
 	if back["id"] != rep.StatementID || res.Result.Score != 0.9 {
@@ -153,7 +187,7 @@ func (a *App) do(ctx context.Context, c *http.Client, method, path string, body,
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-Experience-API-Version", lms.XAPIVersion)
+	req.Header.Set("X-Experience-API-Version", xapiVersion)
 	resp, err := c.Do(req)
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", method, path, err)

@@ -136,7 +136,7 @@ func TestLessonPageInChromium(t *testing.T) {
 	}
 	// The statement is in the LMS, read back over IPC.
 	var back map[string]any
-	if err := app.do(ctx, app.Session.Client(ctx), "GET", lms.StatementsPath+"?statementId="+m[1], nil, &back, 200); err != nil || back["id"] != m[1] {
+	if err := app.do(ctx, app.Session.Client(ctx), "GET", statementsPath+"?statementId="+m[1], nil, &back, 200); err != nil || back["id"] != m[1] {
 		t.Fatalf("reading the statement back: %v %v", err, back)
 	}
 }

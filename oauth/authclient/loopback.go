@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/httpipc/httpipc/internal/loopback"
 	"github.com/httpipc/httpipc/oauth"
 	"github.com/httpipc/httpipc/peercred"
 )
@@ -103,10 +104,10 @@ func withConn(ctx context.Context, c net.Conn) context.Context {
 
 // otherUser returns why a request to the loopback listener comes from
 // another OS user than self, or "" when it comes from self or this system
-// cannot tell the user of a loopback peer (peercred.Loopback is Linux's).
+// cannot tell the user of a loopback peer (the lookup is Linux's).
 func otherUser(r *http.Request, self *peercred.Creds) string {
 	c, _ := r.Context().Value(connKey{}).(net.Conn)
-	peer, err := peercred.Loopback(c)
+	peer, err := loopback.Peer(c)
 	if errors.Is(err, peercred.ErrNotSupported) {
 		return ""
 	}

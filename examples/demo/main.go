@@ -1,3 +1,17 @@
+// Command demo runs the httpipc recipe end to end on this machine, on
+// embedded defaults: an LMS app (examples/lms) started on demand over IPC
+// and exiting when idle, its online server, and a math app
+// (examples/mathapp) that logs in through the LMS (OAuth with PKCE; the
+// redirect carries ipc-service), reads the learner's classes and records a
+// lesson offline, does the same online with the same code, and waits until
+// the LMS has synced the offline records. Each step is printed; it exits 0
+// when all worked and leaves no process behind.
+//
+//	go run ./examples/demo [--state DIR] [--keep]
+//
+// --keep keeps it running, with the HTML5 lesson page to open in a browser.
+// The demo starts the LMS app and its online server as this same program
+// ("demo lms ..." and "demo online ...").
 package main
 
 import (
@@ -15,6 +29,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -38,28 +53,56 @@ const (
 	demoLearner = "u-learner-1"
 )
 
-func runDemo(args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 {
-		switch args[0] {
-		case "lms": // the LMS app, as the service entry starts it
-			return runDemoLMS(args[1:], stderr, false)
-		case "online": // the LMS's online server
-			return runDemoLMS(args[1:], stderr, true)
-		}
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// run runs the demo, or one of its apps, and returns the exit code: 0 when
+// all worked, 1 when a step failed, 2 for a usage error.
+func run(args []string, stdout, stderr io.Writer) int {
+	var err error
+	switch {
+	case len(args) > 0 && args[0] == "lms": // the LMS app, as the service entry starts it
+		err = runLMS(args[1:], stderr, false)
+	case len(args) > 0 && args[0] == "online": // the LMS's online server
+		err = runLMS(args[1:], stderr, true)
+	default:
+		err = runDemo(args, stdout, stderr)
 	}
-	fs := newFlags("demo", "[--state DIR] [--keep]",
-		"Runs the whole recipe on this machine: an LMS app (started on demand over IPC, exiting when\n"+
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		return 2
+	}
+	fmt.Fprintln(stderr, "demo:", err)
+	return 1
+}
+
+var errUsage = errors.New("usage")
+
+func runDemo(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), "Usage: go run ./examples/demo [--state DIR] [--keep]\n\n"+
+			"Runs the whole recipe on this machine: an LMS app (started on demand over IPC, exiting when\n"+
 			"idle) with its online server, and a math app that logs in through the LMS (OAuth with\n"+
 			"PKCE; the redirect carries ipc-service), reads the learner's classes and records a\n"+
 			"lesson offline, then does the same online with the same code, and waits until the LMS\n"+
-			"has synced the offline records. Every step is printed; exits 0 when all worked.", stderr)
+			"has synced the offline records. Every step is printed; exits 0 when all worked.\n\nOptions:\n")
+		fs.PrintDefaults()
+	}
 	state := fs.String("state", "", "directory for the demo's state (default: a new temporary one, removed at exit)")
 	keep := fs.Bool("keep", false, "keep running and print the lesson page's URL to open in a browser")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage // the flag package has printed why
 	}
 	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
+		fmt.Fprintf(stderr, "demo: unexpected argument %q\n", fs.Arg(0))
+		fs.Usage()
+		return errUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -139,7 +182,7 @@ func (d *demo) run(ctx context.Context, state string) error {
 	syncToken := hex.EncodeToString(token)
 
 	d.begin("The LMS's online server (the same LMS code, online mode, over TCP)")
-	online := exec.CommandContext(ctx, exe, "demo", "online", "--state", state, "--sync-token", syncToken)
+	online := exec.CommandContext(ctx, exe, "online", "--state", state, "--sync-token", syncToken)
 	online.Stderr = io.Discard
 	outp, err := online.StdoutPipe()
 	if err != nil {
@@ -166,7 +209,7 @@ func (d *demo) run(ctx context.Context, state string) error {
 	entry := &servicedir.Entry{
 		Name:   demoService,
 		Socket: address.Address{Kind: address.Unix, Path: sock},
-		Exec:   []string{exe, "demo", "lms", "--state", state, "--upstream", upstream, "--sync-token", syncToken, "--idle", "3s"},
+		Exec:   []string{exe, "lms", "--state", state, "--upstream", upstream, "--sync-token", syncToken, "--idle", "3s"},
 	}
 	if err := dir.Install(services, entry); err != nil {
 		return err
@@ -198,7 +241,7 @@ func (d *demo) run(ctx context.Context, state string) error {
 	if err := app.Login(ctx, mathapp.Consent(prefixWriter{d.out, "   "})); err != nil {
 		return err
 	}
-	pid, err := lmsPID(ctx, lmsTransport)
+	pid, err := lmsPID(state)
 	if err != nil {
 		return err
 	}
@@ -295,31 +338,31 @@ func (d *demo) run(ctx context.Context, state string) error {
 	return nil
 }
 
-// lmsPID asks the LMS app for its process id (a demo-only endpoint).
-func lmsPID(ctx context.Context, tr http.RoundTripper) (int, error) {
-	req, _ := http.NewRequestWithContext(ctx, "GET", "http://lms/demo/pid", nil)
-	resp, err := tr.RoundTrip(req)
+// pidFile is where the demo's LMS app writes its process id when it
+// starts, so that the demo can show it starting on demand and exiting.
+func pidFile(state string) string { return filepath.Join(state, "lms.pid") }
+
+// lmsPID reads the process id of the LMS app last started.
+func lmsPID(state string) (int, error) {
+	b, err := os.ReadFile(pidFile(state))
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("the LMS app's process id: %w", err)
 	}
-	defer resp.Body.Close()
-	var pid int
-	_, err = fmt.Fscan(resp.Body, &pid)
-	return pid, err
+	return strconv.Atoi(strings.TrimSpace(string(b)))
 }
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// runDemoLMS runs the demo's LMS app (device, over IPC) or its online server.
-func runDemoLMS(args []string, stderr io.Writer, online bool) error {
+// runLMS runs the demo's LMS app (device, over IPC) or its online server.
+func runLMS(args []string, stderr io.Writer, online bool) error {
 	fs := flag.NewFlagSet("demo lms", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	state := fs.String("state", "", "state directory")
 	upstream := fs.String("upstream", "", "online server URL")
 	syncToken := fs.String("sync-token", "", "token for the online server")
 	idle := fs.Duration("idle", 0, "exit when idle this long")
-	if err := parseFlags(fs, args); err != nil {
-		return err
+	if err := fs.Parse(args); err != nil {
+		return errUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -332,8 +375,7 @@ func runDemoLMS(args []string, stderr io.Writer, online bool) error {
 		Idle:      *idle,
 		Clients: []authserver.Client{{ID: mathapp.ClientID, Name: "Math Lesson",
 			RedirectURIs: []string{"http://127.0.0.1/callback"}, Scopes: mathapp.Scopes}},
-		Logger:      slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		PIDEndpoint: true,
+		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
 	if online {
 		cfg.Listen = "127.0.0.1:0"
@@ -344,6 +386,12 @@ func runDemoLMS(args []string, stderr io.Writer, online bool) error {
 		cfg.Listen = demoService
 		cfg.Issuer = demoIssuer
 		cfg.IPCService = demoService
+		if err := os.MkdirAll(*state, 0o700); err != nil {
+			return err
+		}
+		if err := os.WriteFile(pidFile(*state), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
+			return err
+		}
 	}
 	return lms.Serve(ctx, cfg)
 }
