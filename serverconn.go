@@ -444,7 +444,7 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	if w.ended {
 		return 0, errResponseEnded
 	}
-	if err := w.CheckWrite(p, w.headerSent); err != nil {
+	if write, err := w.CheckWrite(p, w.headerSent); !write {
 		return 0, err
 	}
 	if w.err != nil {

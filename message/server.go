@@ -172,7 +172,7 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	if !w.WroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
-	if err := w.CheckWrite(p, false); err != nil {
+	if write, err := w.CheckWrite(p, false); !write {
 		return 0, err
 	}
 	if w.body.Len()+len(p) > w.max {

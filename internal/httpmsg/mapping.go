@@ -215,22 +215,26 @@ func (r *ResponseState) WriteHeader(code int) HeaderAction {
 }
 
 // CheckWrite applies the rules of a Write of p, once the final status is
-// chosen: no content for HEAD, 204 and 304 (http.ErrBodyNotAllowed), none
-// past the declared Content-Length (http.ErrContentLength), and, for the
-// first content before the head is sent, a Content-Type sniffed from p if
-// the handler set neither Content-Type nor Content-Encoding. The writer
-// adds what it took to Written.
-func (r *ResponseState) CheckWrite(p []byte, headSent bool) error {
-	if r.NoBody {
-		return http.ErrBodyNotAllowed
+// chosen, and reports whether p is to be written. As in net/http, an empty
+// write does nothing (in particular, it does not send the head); otherwise
+// there is no content for HEAD, 204 and 304 (http.ErrBodyNotAllowed), none
+// past the declared Content-Length (http.ErrContentLength), and the first
+// content before the head is sent sets a Content-Type sniffed from p if the
+// handler set neither Content-Type nor Content-Encoding. The writer adds
+// what it took to Written.
+func (r *ResponseState) CheckWrite(p []byte, headSent bool) (write bool, err error) {
+	switch {
+	case len(p) == 0:
+		return false, nil
+	case r.NoBody:
+		return false, http.ErrBodyNotAllowed
+	case r.Declared >= 0 && r.Written+int64(len(p)) > r.Declared:
+		return false, http.ErrContentLength
 	}
-	if r.Declared >= 0 && r.Written+int64(len(p)) > r.Declared {
-		return http.ErrContentLength
-	}
-	if !headSent && r.Written == 0 && len(p) > 0 && r.Header.Get("Content-Type") == "" && r.Header.Get("Content-Encoding") == "" {
+	if !headSent && r.Written == 0 && r.Header.Get("Content-Type") == "" && r.Header.Get("Content-Encoding") == "" {
 		r.Header.Set("Content-Type", http.DetectContentType(p))
 	}
-	return nil
+	return true, nil
 }
 
 // ResponseHeader returns the header section to send: the handler's header
