@@ -7,18 +7,19 @@ import (
 
 // Framing indicators (RFC 9292 Section 3.3).
 const (
-	KnownLengthRequest           = 0
-	KnownLengthResponse          = 1
-	IndeterminateLengthRequest   = 2
-	IndeterminateLengthResponse  = 3
-	maxFramingIndicator          = 3
-	defaultMaxFieldSectionSize   = 64 << 10
-	informationalMin, finalMin   = 100, 200
-	finalMax                     = 599
-	maxInformationalPerResponse  = 16
-	fieldLineOverhead            = 2 // smallest encoding of a field line: two one-byte lengths
-	maxControlDataFieldSize      = 8 << 10
-	defaultMaxMemoryContentBytes = 1 << 30
+	KnownLengthRequest          = 0
+	KnownLengthResponse         = 1
+	IndeterminateLengthRequest  = 2
+	IndeterminateLengthResponse = 3
+)
+
+// Limits and ranges of the decoder (docs/PROTOCOL.md, section 6).
+const (
+	defaultMaxFieldSectionSize  = 64 << 10
+	informationalMin, finalMin  = 100, 200
+	finalMax                    = 599
+	maxInformationalPerResponse = 16
+	maxControlDataFieldSize     = 8 << 10
 )
 
 // Errors returned by decoding. Each error returned wraps one of these and says
