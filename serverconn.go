@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -301,22 +300,18 @@ func (sc *serverConn) finishBody(req *http.Request) bool {
 // runHandler calls the handler, turning a panic into a 500 or an aborted
 // response. It reports whether the connection can go on.
 func (sc *serverConn) runHandler(w *responseWriter, req *http.Request) (ok bool) {
-	defer func() {
-		if v := recover(); v != nil {
-			ok = false
-			if v != http.ErrAbortHandler {
-				buf := make([]byte, 16<<10)
-				buf = buf[:runtime.Stack(buf, false)]
-				sc.srv.logger().Error("httpipc: handler panic", "peer", peerString(sc.peer),
-					"method", req.Method, "path", req.URL.Path, "panic", v, "stack", string(buf))
-			}
-			if !w.headerSent && v != http.ErrAbortHandler {
-				sc.writeErrorResponse(http.StatusInternalServerError, httpmsg.CodeHandlerPanic, "internal server error")
-			}
+	p := httpmsg.CallHandler(sc.srv.handler(), w, req)
+	if p == nil {
+		return true
+	}
+	if p.Stack != "" {
+		sc.srv.logger().Error("httpipc: handler panic", "peer", peerString(sc.peer),
+			"method", req.Method, "path", req.URL.Path, "panic", p.Value, "stack", p.Stack)
+		if !w.headerSent {
+			sc.writeErrorResponse(http.StatusInternalServerError, httpmsg.CodeHandlerPanic, "internal server error")
 		}
-	}()
-	sc.srv.handler().ServeHTTP(w, req)
-	return true
+	}
+	return false
 }
 
 func (sc *serverConn) newRequest(ctx context.Context, head *bhttp.RequestHead) (*http.Request, error) {

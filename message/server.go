@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"runtime"
 	"strconv"
 	"time"
 
@@ -109,22 +108,15 @@ func (s *Server) ServeMessage(ctx context.Context, peer *peercred.Creds, req []b
 }
 
 func (s *Server) run(w *responseWriter, r *http.Request) (panicked bool) {
-	defer func() {
-		if v := recover(); v != nil {
-			panicked = true
-			if v != http.ErrAbortHandler {
-				buf := make([]byte, 16<<10)
-				buf = buf[:runtime.Stack(buf, false)]
-				s.logger().Error("message: handler panic", "path", r.URL.Path, "panic", v, "stack", string(buf))
-			}
-		}
-	}()
 	h := s.Handler
 	if h == nil {
 		h = http.DefaultServeMux
 	}
-	h.ServeHTTP(w, r)
-	return false
+	p := httpmsg.CallHandler(h, w, r)
+	if p != nil && p.Stack != "" {
+		s.logger().Error("message: handler panic", "path", r.URL.Path, "panic", p.Value, "stack", p.Stack)
+	}
+	return p != nil
 }
 
 func newRequest(ctx context.Context, peer *peercred.Creds, m *bhttp.Request) (*http.Request, error) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"runtime"
 	"strconv"
 
 	"github.com/httpipc/httpipc/bhttp"
@@ -249,4 +250,31 @@ func ResponseHeader(h http.Header) http.Header {
 		delete(h, n)
 	}
 	return h
+}
+
+// Panic is a handler's panic that CallHandler recovered.
+type Panic struct {
+	// Value is what the handler panicked with.
+	Value any
+	// Stack is the handler's stack at the panic, for the log; empty for
+	// http.ErrAbortHandler, which aborts the response on purpose and is not
+	// logged (as in net/http).
+	Stack string
+}
+
+// CallHandler runs h for r and recovers a panic in it, which it returns;
+// nil means the handler returned. The provider answers a panic 500
+// handler-panic if the handler had not started its response.
+func CallHandler(h http.Handler, w http.ResponseWriter, r *http.Request) (p *Panic) {
+	defer func() {
+		if v := recover(); v != nil {
+			p = &Panic{Value: v}
+			if v != http.ErrAbortHandler {
+				buf := make([]byte, 16<<10)
+				p.Stack = string(buf[:runtime.Stack(buf, false)])
+			}
+		}
+	}()
+	h.ServeHTTP(w, r)
+	return nil
 }
