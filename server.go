@@ -214,8 +214,9 @@ func (s *Server) Serve(ln net.Listener) error {
 
 // ServeConn serves one connection that the server did not accept itself,
 // such as one end of a socketpair handed to a caller over D-Bus or Binder,
-// or a stream of a message.Mux, and returns when the connection has
-// closed; c is closed then. It applies what Serve applies to a connection
+// or a stream of a message.Mux, and returns when the server is done with
+// the connection: it closed c, or a handler hijacked an HTTP/1.1 one. It
+// applies what Serve applies to a connection
 // it accepts: the connection caps, the Policy (use ConnWithPeer to give c
 // the identity of a peer the kernel cannot name), the deadlines, and
 // HTTP/1.1 unless DisableHTTP1. Ending ctx closes the connection.
