@@ -8,11 +8,9 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptrace"
-	"strconv"
 	"sync"
 	"time"
 
-	"github.com/httpipc/httpipc/bhttp"
 	"github.com/httpipc/httpipc/servicedir"
 )
 
@@ -253,51 +251,6 @@ func (e *connLostError) Error() string {
 	return "httpipc: provider closed the connection before responding: " + e.err.Error()
 }
 func (e *connLostError) Unwrap() error { return e.err }
-
-// newResponse builds the http.Response for a decoded head.
-func newResponse(req *http.Request, head *bhttp.ResponseHead) *http.Response {
-	resp := &http.Response{
-		Status:        statusLine(head.Status),
-		StatusCode:    head.Status,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        head.Header,
-		ContentLength: head.ContentLength,
-		Request:       req,
-	}
-	if resp.Header == nil {
-		resp.Header = make(http.Header)
-	}
-	if resp.ContentLength < 0 {
-		if cl := resp.Header.Get("Content-Length"); cl != "" {
-			if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n >= 0 {
-				resp.ContentLength = n
-			}
-		}
-	}
-	return resp
-}
-
-// statusLine returns "200 OK" and the like, without allocating for the
-// common codes.
-func statusLine(code int) string {
-	switch code {
-	case 200:
-		return "200 OK"
-	case 201:
-		return "201 Created"
-	case 204:
-		return "204 No Content"
-	case 304:
-		return "304 Not Modified"
-	case 400:
-		return "400 Bad Request"
-	case 404:
-		return "404 Not Found"
-	}
-	return strconv.Itoa(code) + " " + http.StatusText(code)
-}
 
 func got1xx(ctx context.Context) func(int, http.Header) error {
 	trace := httptrace.ContextClientTrace(ctx)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/httpipc/httpipc/bhttp"
+	"github.com/httpipc/httpipc/internal/httpmsg"
 )
 
 // clientConn is one connection of a Transport; it carries one request at a
@@ -49,20 +50,7 @@ func (cc *clientConn) roundTrip(req *http.Request) (*http.Response, error) {
 		b = append(b, magic[:]...)
 		b = append(b, minProtocolVersion, ProtocolVersion)
 	}
-	method := req.Method
-	if method == "" {
-		method = http.MethodGet
-	}
-	scheme := req.URL.Scheme
-	if scheme == "" {
-		scheme = "http"
-	}
-	host := req.Host
-	if host == "" {
-		host = req.URL.Host
-	}
-	head := bhttp.RequestHead{Method: method, Scheme: scheme, Authority: host,
-		Path: req.URL.RequestURI(), Header: req.Header}
+	head := httpmsg.ClientRequestHead(req)
 	body := req.Body
 	if body == http.NoBody {
 		body = nil
@@ -147,7 +135,7 @@ func (cc *clientConn) roundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return fail(responseError(err))
 	}
-	resp := newResponse(req, rh)
+	resp := httpmsg.NewResponse(req, rh)
 	rb := &responseBody{cc: cc, stop: stop, writeDone: writeDone, resp: resp, ctx: ctx, aborted: &aborted,
 		keep: !req.Close}
 	if req.Method == http.MethodHead || cc.dec.SkipEmptyContent() {

@@ -22,11 +22,6 @@ const (
 	// maxRefusalReason bounds the reason a server sends with a refusal.
 	maxRefusalReason = 1024
 
-	// errorField names the field a provider adds to a response it generates
-	// itself for a protocol error, so a client can tell it from a response
-	// of the handler.
-	errorField = httpmsg.ErrorField
-
 	// defaultMaxHeaderBytes bounds each field section (docs/PROTOCOL.md, Limits).
 	defaultMaxHeaderBytes = 64 << 10
 	// maxDrainBytes is how much of an unread request body the provider reads
@@ -60,6 +55,41 @@ const (
 
 	defaultMaxIdleConns    = 16
 	defaultIdleConnTimeout = 90 * time.Second
+)
+
+// ErrorField names the field a provider adds to every response it
+// generates itself (docs/PROTOCOL.md, section 6), so that a client can tell
+// it from a response of the handler. Its value is one of the Error codes.
+const ErrorField = httpmsg.ErrorField
+
+// The values of ErrorField, with the status each comes with
+// (docs/PROTOCOL.md, section 6). A client treats a code it does not know
+// like a response of its status.
+const (
+	// ErrorMalformed (400): the request breaks RFC 9292 or a rule of the
+	// protocol.
+	ErrorMalformed = httpmsg.CodeMalformed
+	// ErrorForbidden (403, message mode): the provider's policy refuses the
+	// caller. message.Transport reports it as an error wrapping ErrRefused.
+	ErrorForbidden = httpmsg.CodeForbidden
+	// ErrorTooLarge (413 or 431): the request content, the request message
+	// or a field section exceeds the provider's limit.
+	ErrorTooLarge = httpmsg.CodeTooLarge
+	// ErrorHandlerPanic (500): the handler failed before it started a
+	// response.
+	ErrorHandlerPanic = httpmsg.CodeHandlerPanic
+	// ErrorResponseTooLarge (500, message mode): the handler's response
+	// does not fit in one message.
+	ErrorResponseTooLarge = httpmsg.CodeResponseTooLarge
+	// ErrorInvalidResponse (500): the handler's response head cannot be
+	// encoded.
+	ErrorInvalidResponse = httpmsg.CodeInvalidResponse
+	// ErrorUpstreamFailed (502): an adapter that forwards to an HTTP server
+	// could not get an answer from it.
+	ErrorUpstreamFailed = httpmsg.CodeUpstream
+	// ErrorTooMany (503, message mode): a channel over the provider's cap.
+	// message.Transport reports it as an error wrapping ErrRefused.
+	ErrorTooMany = httpmsg.CodeTooMany
 )
 
 // magic opens both prefaces. Its first byte is not a token character, so it

@@ -122,8 +122,8 @@ func TestRoundTrips(t *testing.T) {
 		{name: "streamed response", method: "GET", path: "/stream", wantStatus: 200, wantBody: "data: 0\n\ndata: 1\n\ndata: 2\n\n"},
 		{name: "handler panic", method: "GET", path: "/panic", wantStatus: 500, wantBody: "internal server error\n",
 			check: func(t *testing.T, resp *http.Response) {
-				if resp.Header.Get(errorField) != "handler-panic" {
-					t.Errorf("missing %s", errorField)
+				if resp.Header.Get(ErrorField) != "handler-panic" {
+					t.Errorf("missing %s", ErrorField)
 				}
 			}},
 		{name: "peer identity", method: "GET", path: "/peer", wantStatus: 200, wantBody: fmt.Sprintf("%d %d", os.Getuid(), os.Getpid())},
@@ -424,8 +424,8 @@ func TestBadInput(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if h.Status != tt.wantStatus || h.Header.Get(errorField) != tt.wantCode || body == "" {
-				t.Fatalf("got %d %q %q", h.Status, h.Header.Get(errorField), body)
+			if h.Status != tt.wantStatus || h.Header.Get(ErrorField) != tt.wantCode || body == "" {
+				t.Fatalf("got %d %q %q", h.Status, h.Header.Get(ErrorField), body)
 			}
 		})
 	}

@@ -112,11 +112,11 @@ const strangerID = 1<<31 - 2
 
 // checkOpenSocket refuses to serve a socket that any user can connect to
 // with a policy that admits any user.
-func (s *Server) checkOpenSocket(ln net.Listener) error {
+func (s *Server) checkOpenSocket(addr net.Addr) error {
 	if s.InsecureAllowAnyUser || !AdmitsAnyUser(s.policy()) {
 		return nil
 	}
-	switch a := ln.Addr().(type) {
+	switch a := addr.(type) {
 	case *net.TCPAddr:
 		return fmt.Errorf("%w (tcp:%s); use SameUser or AllowUIDs, or set InsecureAllowAnyUser", ErrOpenSocket, a)
 	case *net.UnixAddr:

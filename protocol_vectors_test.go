@@ -3,6 +3,7 @@ package httpipc
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/hex"
 	"flag"
 	"io"
@@ -113,12 +114,10 @@ func definedConnVectors() []connVector {
 // servePipe serves one in-memory connection and returns its client end and
 // a channel closed when the provider is done with it.
 func servePipe(srv *Server) (net.Conn, <-chan struct{}) {
-	srv.init()
 	c1, c2 := net.Pipe()
-	srv.track(c2, nil)
 	done := make(chan struct{})
 	go func() {
-		srv.serveConn(c2, nil)
+		_ = srv.ServeConn(context.Background(), c2)
 		close(done)
 	}()
 	return c1, done

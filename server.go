@@ -111,6 +111,9 @@ type connState struct {
 	phase connPhase
 	user  userKey
 	cut   bool // a new connection's deadline was cut short by a shutdown
+	// closed, if not nil, is closed when the connection is untracked
+	// (ServeConn waits for it).
+	closed chan struct{}
 }
 
 type connPhase uint8
@@ -142,7 +145,7 @@ func userOf(p *peercred.Creds) userKey {
 // still served, so a client that connected just before the idle exit is not
 // dropped.
 func (s *Server) Serve(ln net.Listener) error {
-	if err := s.checkOpenSocket(ln); err != nil {
+	if err := s.checkOpenSocket(ln.Addr()); err != nil {
 		ln.Close()
 		return err
 	}
@@ -184,21 +187,11 @@ func (s *Server) Serve(ln net.Listener) error {
 				}
 				return r.err
 			}
-			// The first byte and the preface have a deadline from the
-			// moment of accept; a shutdown may only shorten it.
-			if d := s.prefaceTimeout(); d > 0 {
-				_ = r.c.SetReadDeadline(time.Now().Add(d))
-			}
-			peer, err := peercred.Get(r.c)
-			if err != nil {
-				peer = nil
-			}
-			switch s.track(r.c, peer) {
+			peer, tr := s.admit(r.c, nil)
+			switch tr {
 			case trackClosed:
-				r.c.Close()
 				return http.ErrServerClosed
 			case trackOverCap:
-				s.refuseAtCap(r.c, peer)
 				continue
 			}
 			go s.serveConn(r.c, peer)
@@ -217,6 +210,93 @@ func (s *Server) Serve(ln net.Listener) error {
 			return http.ErrServerClosed
 		}
 	}
+}
+
+// ServeConn serves one connection that the server did not accept itself,
+// such as one end of a socketpair handed to a caller over D-Bus or Binder,
+// or a stream of a message.Mux, and returns when the server is done with
+// the connection: it closed c, or a handler hijacked an HTTP/1.1 one. It
+// applies what Serve applies to a connection
+// it accepts: the connection caps, the Policy (use ConnWithPeer to give c
+// the identity of a peer the kernel cannot name), the deadlines, and
+// HTTP/1.1 unless DisableHTTP1. Ending ctx closes the connection.
+//
+// The connection counts towards the caps, Shutdown, Close and the idle
+// accounting like one from Serve: while it is inside a request, a Serve of
+// the same server does not exit idle, and at that exit it is closed once
+// idle. IdleTimeout makes only Serve return; a server fed by ServeConn
+// alone never exits on its own, and its owner decides when to stop it.
+//
+// ServeConn returns nil once the connection was served, refused included;
+// http.ErrServerClosed when the server was shut down or closed first;
+// ErrOpenSocket when c is an abstract Unix socket or TCP and the Policy
+// admits every user (see InsecureAllowAnyUser).
+func (s *Server) ServeConn(ctx context.Context, c net.Conn) error {
+	if err := s.checkOpenSocket(c.LocalAddr()); err != nil {
+		c.Close()
+		return err
+	}
+	s.mu.Lock()
+	s.init()
+	s.mu.Unlock()
+	closed := make(chan struct{})
+	peer, tr := s.admit(c, closed)
+	switch tr {
+	case trackClosed:
+		return http.ErrServerClosed
+	case trackOverCap:
+		return nil
+	}
+	stop := context.AfterFunc(ctx, func() { c.Close() })
+	defer stop()
+	s.serveConn(c, peer)
+	<-closed // an HTTP/1.1 connection is still being served
+	return nil
+}
+
+// ConnWithPeer returns c with the identity of its peer attached, for a
+// connection whose peer the kernel cannot name, or names wrongly: one end of
+// a socketpair this process handed to a caller names this process. A
+// Server (Serve or ServeConn) applies its Policy to peer, peercred.Get(c)
+// returns it, and handlers find it with Peer. A nil peer is an unknown
+// identity, checked as Policy(nil).
+func ConnWithPeer(c net.Conn, peer *peercred.Creds) net.Conn {
+	return &peerConn{Conn: c, peer: peer}
+}
+
+// peerConn is a connection whose peer was named by whoever handed it over.
+type peerConn struct {
+	net.Conn
+	peer *peercred.Creds
+}
+
+func (c *peerConn) PeerCreds() (*peercred.Creds, error) { return c.peer, nil }
+
+var _ peercred.Conn = (*peerConn)(nil)
+
+// admit starts serving a new connection: it sets the deadline of the first
+// byte and the preface, learns the peer and tracks the connection, unless
+// the server is shutting down or a connection cap is reached; then it
+// closes c, after a refusal at a cap. closed, if not nil, is closed once
+// the connection is no longer tracked.
+func (s *Server) admit(c net.Conn, closed chan struct{}) (*peercred.Creds, trackResult) {
+	// The first byte and the preface have a deadline from the moment of
+	// accept; a shutdown may only shorten it.
+	if d := s.prefaceTimeout(); d > 0 {
+		_ = c.SetReadDeadline(time.Now().Add(d))
+	}
+	peer, err := peercred.Get(c)
+	if err != nil {
+		peer = nil
+	}
+	tr := s.track(c, peer, closed)
+	switch tr {
+	case trackClosed:
+		c.Close()
+	case trackOverCap:
+		s.refuseAtCap(c, peer)
+	}
+	return peer, tr
 }
 
 type acceptResult struct {
@@ -364,7 +444,7 @@ const (
 
 // track records a new connection, unless the server is shutting down or a
 // connection cap is reached.
-func (s *Server) track(c net.Conn, peer *peercred.Creds) trackResult {
+func (s *Server) track(c net.Conn, peer *peercred.Creds, closed chan struct{}) trackResult {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.shutdown {
@@ -377,7 +457,7 @@ func (s *Server) track(c net.Conn, peer *peercred.Creds) trackResult {
 	if max := capOr(s.MaxConnsPerUser, defaultMaxConnsPerUser); max > 0 && s.perUser[u] >= max {
 		return trackOverCap
 	}
-	s.conns[c] = &connState{phase: phaseNew, user: u}
+	s.conns[c] = &connState{phase: phaseNew, user: u, closed: closed}
 	s.perUser[u]++
 	return trackOK
 }
@@ -390,6 +470,9 @@ func (s *Server) untrack(c net.Conn) {
 		return
 	}
 	delete(s.conns, c)
+	if st.closed != nil {
+		close(st.closed)
+	}
 	if s.perUser[st.user]--; s.perUser[st.user] <= 0 {
 		delete(s.perUser, st.user)
 	}

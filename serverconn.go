@@ -8,9 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/url"
-	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -267,7 +264,7 @@ func (sc *serverConn) serveRequest(head *bhttp.RequestHead) (keep bool) {
 		sc.writeErrorResponse(http.StatusBadRequest, httpmsg.CodeMalformed, err.Error())
 		return false
 	}
-	w := &responseWriter{sc: sc, req: req, header: make(http.Header, 4), declared: -1}
+	w := &responseWriter{ResponseState: httpmsg.NewResponseState(req.Method), sc: sc, req: req}
 	b, hasBody := req.Body.(*requestBody)
 	if hasBody {
 		b.w = w
@@ -303,73 +300,32 @@ func (sc *serverConn) finishBody(req *http.Request) bool {
 // runHandler calls the handler, turning a panic into a 500 or an aborted
 // response. It reports whether the connection can go on.
 func (sc *serverConn) runHandler(w *responseWriter, req *http.Request) (ok bool) {
-	defer func() {
-		if v := recover(); v != nil {
-			ok = false
-			if v != http.ErrAbortHandler {
-				buf := make([]byte, 16<<10)
-				buf = buf[:runtime.Stack(buf, false)]
-				sc.srv.logger().Error("httpipc: handler panic", "peer", peerString(sc.peer),
-					"method", req.Method, "path", req.URL.Path, "panic", v, "stack", string(buf))
-			}
-			if !w.headerSent && v != http.ErrAbortHandler {
-				sc.writeErrorResponse(http.StatusInternalServerError, httpmsg.CodeHandlerPanic, "internal server error")
-			}
+	p := httpmsg.CallHandler(sc.srv.handler(), w, req)
+	if p == nil {
+		return true
+	}
+	if p.Stack != "" {
+		sc.srv.logger().Error("httpipc: handler panic", "peer", peerString(sc.peer),
+			"method", req.Method, "path", req.URL.Path, "panic", p.Value, "stack", p.Stack)
+		if !w.headerSent {
+			sc.writeErrorResponse(http.StatusInternalServerError, httpmsg.CodeHandlerPanic, "internal server error")
 		}
-	}()
-	sc.srv.handler().ServeHTTP(w, req)
-	return true
+	}
+	return false
 }
 
 func (sc *serverConn) newRequest(ctx context.Context, head *bhttp.RequestHead) (*http.Request, error) {
-	var u *url.URL
-	if head.Path == "*" {
-		u = &url.URL{Path: "*"}
-	} else {
-		if head.Path[0] != '/' {
-			return nil, fmt.Errorf("path %q is not in origin form", head.Path)
-		}
-		var err error
-		if u, err = url.ParseRequestURI(head.Path); err != nil {
-			return nil, fmt.Errorf("path %q: %v", head.Path, err)
-		}
+	req, err := httpmsg.NewRequest(ctx, head)
+	if err != nil {
+		return nil, err
 	}
-	h := head.Header
-	if h == nil {
-		h = make(http.Header)
-	}
-	host := head.Authority
-	if hv, ok := h["Host"]; ok {
-		if host == "" && len(hv) > 0 {
-			host = hv[0]
-		}
-		delete(h, "Host")
-	}
-	req := &http.Request{
-		Method:     head.Method,
-		URL:        u,
-		Proto:      "HTTP/1.1",
-		ProtoMajor: 1,
-		ProtoMinor: 1,
-		Header:     h,
-		Host:       host,
-		RemoteAddr: sc.remote,
-		RequestURI: head.Path,
-	}
-	if head.ContentLength >= 0 {
-		req.ContentLength = head.ContentLength
-	} else if cl := h.Get("Content-Length"); cl != "" {
-		req.ContentLength, _ = strconv.ParseInt(cl, 10, 64)
-	} else {
-		req.ContentLength = -1
-	}
+	req.RemoteAddr = sc.remote
 	if sc.dec.SkipEmptyContent() {
-		req.Body = http.NoBody
 		req.ContentLength = 0
 	} else {
 		req.Body = &requestBody{sc: sc, max: sc.srv.MaxRequestBodyBytes}
 	}
-	return req.WithContext(ctx), nil
+	return req, nil
 }
 
 // requestBody is the body of a request being served, read from the
@@ -426,19 +382,15 @@ func (b *requestBody) Read(p []byte) (int, error) {
 // Close lets the handler say it is done with the body.
 func (b *requestBody) Close() error { return nil }
 
-// responseWriter encodes what a handler writes as one response message.
+// responseWriter encodes what a handler writes as one response message,
+// sending it as it goes. The HTTP rules it applies are httpmsg's.
 type responseWriter struct {
-	sc     *serverConn
-	req    *http.Request
-	header http.Header
+	httpmsg.ResponseState
+	sc  *serverConn
+	req *http.Request
 
-	status       int
-	wroteHeader  bool // the handler decided the final status
 	headerSent   bool // the head is encoded on the connection
 	started      bool // the framing indicator is encoded
-	noBody       bool
-	declared     int64 // Content-Length the handler set, or -1
-	written      int64
 	bodyTooLarge bool
 	ended        bool // the provider answered in the handler's place
 	err          error
@@ -448,40 +400,25 @@ type responseWriter struct {
 // the handler (413 for a request body over the limit).
 var errResponseEnded = errors.New("httpipc: the provider answered in the handler's place")
 
-func (w *responseWriter) Header() http.Header { return w.header }
+func (w *responseWriter) Header() http.Header { return w.ResponseState.Header }
 
 func (w *responseWriter) WriteHeader(code int) {
 	if w.ended {
 		return
 	}
-	if w.wroteHeader {
+	switch w.ResponseState.WriteHeader(code) {
+	case httpmsg.Superfluous:
 		w.sc.srv.logger().Warn("httpipc: superfluous WriteHeader", "code", code, "path", w.req.URL.Path)
-		return
-	}
-	if code < 100 || code > 999 {
-		panic(fmt.Sprintf("invalid WriteHeader code %v", code))
-	}
-	if code >= 100 && code < 200 && code != http.StatusSwitchingProtocols {
+	case httpmsg.Informational:
 		// An informational response goes out at once.
-		b, err := bhttp.AppendInformational(w.startBuf(), code, w.header)
+		b, err := bhttp.AppendInformational(w.startBuf(), code, w.ResponseState.Header)
 		if err == nil {
 			w.sc.wbuf = b
 			w.write(b)
 			w.err = errOr(w.err, w.sc.bw.Flush())
 		}
-		return
-	}
-	if code == http.StatusSwitchingProtocols || code > 599 {
+	case httpmsg.Replaced:
 		w.sc.srv.logger().Warn("httpipc: status cannot be carried; sending 500", "code", code, "path", w.req.URL.Path)
-		code = http.StatusInternalServerError
-	}
-	w.wroteHeader = true
-	w.status = code
-	w.noBody = w.req.Method == http.MethodHead || code == http.StatusNoContent || code == http.StatusNotModified
-	if cl := w.header.Get("Content-Length"); cl != "" {
-		if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n >= 0 {
-			w.declared = n
-		}
 	}
 }
 
@@ -496,31 +433,25 @@ func (w *responseWriter) startBuf() []byte {
 }
 
 func (w *responseWriter) Write(p []byte) (int, error) {
-	if !w.wroteHeader {
+	if !w.WroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
 	if w.ended {
 		return 0, errResponseEnded
 	}
-	if w.noBody {
-		return 0, http.ErrBodyNotAllowed
+	if write, err := w.CheckWrite(p, w.headerSent); !write {
+		return 0, err
 	}
 	if w.err != nil {
 		return 0, w.err
 	}
-	if w.declared >= 0 && w.written+int64(len(p)) > w.declared {
-		return 0, http.ErrContentLength
-	}
 	if !w.headerSent {
-		if len(p) > 0 && w.header.Get("Content-Type") == "" && w.header.Get("Content-Encoding") == "" {
-			w.header.Set("Content-Type", http.DetectContentType(p))
-		}
 		w.sendHead()
 		if w.ended {
 			return 0, errResponseEnded
 		}
 	}
-	w.written += int64(len(p))
+	w.Written += int64(len(p))
 	n := 0
 	for len(p) > 0 {
 		c := min(len(p), chunkSize)
@@ -558,7 +489,7 @@ func (w *responseWriter) FlushError() error {
 // ensureHead sends the response head, with status 200 if the handler chose
 // none, unless it has been sent.
 func (w *responseWriter) ensureHead() {
-	if !w.wroteHeader {
+	if !w.WroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
 	if !w.headerSent {
@@ -568,15 +499,8 @@ func (w *responseWriter) ensureHead() {
 
 func (w *responseWriter) sendHead() {
 	w.headerSent = true
-	h := w.header
-	if names := httpmsg.TrailerNames(h); len(names) > 0 {
-		h = h.Clone()
-		for _, n := range names {
-			delete(h, n)
-		}
-	}
 	first := !w.started
-	b, err := bhttp.AppendResponseHead(w.startBuf(), w.status, h)
+	b, err := bhttp.AppendResponseHead(w.startBuf(), w.Status, httpmsg.ResponseHeader(w.ResponseState.Header))
 	if err != nil {
 		// The provider answers in the handler's place (PROTOCOL.md,
 		// section 6); what the handler writes afterwards is dropped and
@@ -587,7 +511,7 @@ func (w *responseWriter) sendHead() {
 			b = bhttp.AppendResponseStart(b)
 		}
 		b = httpmsg.AppendErrorResponse(b, http.StatusInternalServerError, httpmsg.CodeInvalidResponse, err.Error())
-		w.status = http.StatusInternalServerError
+		w.Status = http.StatusInternalServerError
 		w.ended = true
 	}
 	w.sc.wbuf = b
@@ -623,13 +547,13 @@ func (w *responseWriter) finish() bool {
 	if w.ended {
 		return false
 	}
-	if w.declared >= 0 && w.written < w.declared && !w.noBody {
+	if w.Declared >= 0 && w.Written < w.Declared && !w.NoBody {
 		// Ending the message now would tell the client the body is complete.
 		w.sc.srv.logger().Warn("httpipc: handler wrote less than its Content-Length; aborting the response",
-			"path", w.req.URL.Path, "declared", w.declared, "written", w.written)
+			"path", w.req.URL.Path, "declared", w.Declared, "written", w.Written)
 		return false
 	}
-	trailer := httpmsg.Trailer(w.header, httpmsg.TrailerNames(w.header))
+	trailer := httpmsg.Trailer(w.ResponseState.Header, httpmsg.TrailerNames(w.ResponseState.Header))
 	b, err := bhttp.AppendEnd(w.sc.wbuf[:0], trailer)
 	if err != nil {
 		b, _ = bhttp.AppendEnd(w.sc.wbuf[:0], nil)

@@ -11,6 +11,10 @@ const (
 	KnownLengthResponse         = 1
 	IndeterminateLengthRequest  = 2
 	IndeterminateLengthResponse = 3
+)
+
+// Limits and ranges of the decoder (docs/PROTOCOL.md, section 6).
+const (
 	defaultMaxFieldSectionSize  = 64 << 10
 	informationalMin, finalMin  = 100, 200
 	finalMax                    = 599

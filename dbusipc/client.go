@@ -119,11 +119,10 @@ func (c *Client) Dial(ctx context.Context) (net.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dbusipc: handed-over descriptor: %w", err)
 	}
-	return &credConn{Conn: nc, creds: creds, handed: -1}, nil
+	return httpipc.ConnWithPeer(nc, creds), nil
 }
 
 var _ message.Channel = (*Client)(nil)
-var _ peercred.Conn = (*credConn)(nil)
 
 // Mux opens a link for streams over messages (docs/PROTOCOL.md, section
 // 8c), for a bus that cannot pass descriptors: its messages travel as

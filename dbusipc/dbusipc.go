@@ -70,9 +70,8 @@ type Provider struct {
 	// Streams server's PrefaceTimeout still applies to the socket).
 	SilenceTimeout time.Duration
 
-	conn  *dbus.Conn
-	conns chan net.Conn
-	done  chan struct{}
+	conn *dbus.Conn
+	done chan struct{}
 
 	mu      sync.Mutex
 	links   map[linkKey]*busLink
@@ -112,7 +111,6 @@ func (p *Provider) Serve(ctx context.Context, conn *dbus.Conn, name string) erro
 		return errors.New("dbusipc: the bus connection cannot pass descriptors")
 	}
 	p.conn = conn
-	p.conns = make(chan net.Conn)
 	p.done = make(chan struct{})
 	p.links = map[linkKey]*busLink{}
 	p.callers = map[string]*caller{}
@@ -134,14 +132,10 @@ func (p *Provider) Serve(ctx context.Context, conn *dbus.Conn, name string) erro
 	if reply != dbus.RequestNameReplyPrimaryOwner && reply != dbus.RequestNameReplyAlreadyOwner {
 		return fmt.Errorf("%w: %s", ErrNameTaken, name)
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- p.Streams.Serve(&connListener{p: p}) }()
 	defer p.Streams.Close()
 	select {
 	case <-ctx.Done():
 	case <-conn.Context().Done():
-	case err := <-errc:
-		return err
 	}
 	close(p.done)
 	p.mu.Lock()
@@ -186,45 +180,50 @@ func (p *Provider) connect(sender dbus.Sender) (dbus.UnixFD, *dbus.Error) {
 		unix.Close(fds[1])
 		return -1, dbus.MakeFailedError(err)
 	}
-	cc := &credConn{Conn: c, creds: creds, handed: fds[1]}
+	hc := &handedConn{Conn: c, handed: fds[1]}
 	if d := p.silenceTimeout(); d > 0 {
-		cc.silence = time.AfterFunc(d, cc.silent)
+		hc.silence = time.AfterFunc(d, hc.silent)
 	}
-	select {
-	case p.conns <- cc:
-	case <-p.done:
-		cc.stopSilence()
-		cc.release()
-		c.Close()
+	if !p.serveConn(httpipc.ConnWithPeer(hc, creds)) {
 		return -1, dbus.MakeFailedError(errors.New("provider is shutting down"))
 	}
 	// The reply carries the descriptor; this process keeps its copy open
-	// until the caller has surely received it (see credConn).
+	// until the caller has surely received it (see handedConn).
 	return dbus.UnixFD(fds[1]), nil
 }
 
-// credConn is a handed-out connection whose peer the bus identified; the
-// socketpair itself would name this process.
-//
-// On the provider side it also holds the descriptor of the caller's end,
-// which the bus reply carries: godbus sends the reply after the method
-// returns and tells no one when, and closing the descriptor before the
-// reply is written would send whatever file next takes its number. So the
-// copy is closed once the caller's first byte proves the reply arrived, when
-// the connection closes, or at the Provider's SilenceTimeout, whichever
-// comes first; at the timeout a connection that is still silent is closed.
-type credConn struct {
+// serveConn serves the stream protocol on c, a connection whose peer the
+// bus identified (the socketpair itself would name this process), unless
+// the provider is shutting down; then it closes c and reports false.
+func (p *Provider) serveConn(c net.Conn) bool {
+	select {
+	case <-p.done:
+		c.Close()
+		return false
+	default:
+	}
+	go func() { _ = p.Streams.ServeConn(context.Background(), c) }()
+	return true
+}
+
+// handedConn is the provider's end of a connection handed out by Connect
+// (closing it also releases the caller's end). It holds the descriptor of
+// the caller's end, which the bus reply carries: godbus sends the reply
+// after the method returns and tells no one when, and closing the
+// descriptor before the reply is written would send whatever file next
+// takes its number. So the copy is closed once the caller's first byte
+// proves the reply arrived, when the connection closes, or at the
+// Provider's SilenceTimeout, whichever comes first; at the timeout a
+// connection that is still silent is closed.
+type handedConn struct {
 	net.Conn
-	creds   *peercred.Creds
-	handed  int         // the caller's end, or -1
+	handed  int         // the caller's end
 	silence *time.Timer // closes a silent connection
 	heard   atomic.Bool
 	once    sync.Once
 }
 
-func (c *credConn) PeerCreds() (*peercred.Creds, error) { return c.creds, nil }
-
-func (c *credConn) Read(p []byte) (int, error) {
+func (c *handedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	if n > 0 && !c.heard.Swap(true) {
 		c.stopSilence()
@@ -233,7 +232,7 @@ func (c *credConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (c *credConn) Close() error {
+func (c *handedConn) Close() error {
 	c.stopSilence()
 	c.release()
 	return c.Conn.Close()
@@ -241,43 +240,20 @@ func (c *credConn) Close() error {
 
 // stopSilence stops the silence timer. Read and Close run only after the
 // connection was handed to the server, and so after the timer was set.
-func (c *credConn) stopSilence() {
+func (c *handedConn) stopSilence() {
 	if c.silence != nil {
 		c.silence.Stop()
 	}
 }
 
 // silent runs at the SilenceTimeout.
-func (c *credConn) silent() {
+func (c *handedConn) silent() {
 	c.release()
 	if !c.heard.Load() {
 		c.Conn.Close()
 	}
 }
 
-func (c *credConn) release() {
-	c.once.Do(func() {
-		if c.handed >= 0 {
-			unix.Close(c.handed)
-		}
-	})
+func (c *handedConn) release() {
+	c.once.Do(func() { unix.Close(c.handed) })
 }
-
-type connListener struct{ p *Provider }
-
-func (l *connListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.p.conns:
-		return c, nil
-	case <-l.p.done:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *connListener) Close() error   { return nil }
-func (l *connListener) Addr() net.Addr { return dbusAddr{} }
-
-type dbusAddr struct{}
-
-func (dbusAddr) Network() string { return "dbus" }
-func (dbusAddr) String() string  { return "dbus" }

@@ -356,10 +356,7 @@ func (p *Provider) accept(mux *message.Mux) {
 		if err != nil {
 			return
 		}
-		select {
-		case p.conns <- s:
-		case <-p.done:
-			s.Close()
+		if !p.serveConn(s) {
 			return
 		}
 	}

@@ -234,3 +234,36 @@ func TestInvalidResponses(t *testing.T) {
 		})
 	}
 }
+
+// garbageChannel answers every call with bytes that are not a response.
+type garbageChannel struct{}
+
+func (garbageChannel) Call(context.Context, []byte) ([]byte, error) {
+	return []byte("HTTP/1.1 200 OK\r\n\r\n"), nil
+}
+func (garbageChannel) MaxMessageSize() int { return 0 }
+
+// TestTransportErrors: the Transport reports a provider's refusal and an
+// undecodable response with the errors of httpipc.Transport, so a caller
+// handles every transport alike.
+func TestTransportErrors(t *testing.T) {
+	srv := &Server{Handler: testHandler(), Logger: quiet(), Policy: httpipc.AllowUIDs(os.Getuid() + 1)}
+	for name, ch := range channels(t, srv) {
+		_, err := (&http.Client{Transport: &Transport{Channel: ch}}).Get("http://lms/hello")
+		if !errors.Is(err, httpipc.ErrRefused) || !strings.Contains(err.Error(), "not in the allowed uids") {
+			t.Errorf("%s: a refused caller got %v, want %v with the reason", name, err, httpipc.ErrRefused)
+		}
+	}
+	_, err := (&http.Client{Transport: &Transport{Channel: garbageChannel{}}}).Get("http://lms/hello")
+	if !errors.Is(err, httpipc.ErrProtocol) {
+		t.Errorf("an undecodable response: got %v, want %v", err, httpipc.ErrProtocol)
+	}
+	// A 403 of the API itself, without the httpipc-error field, is a
+	// response.
+	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "no", http.StatusForbidden) })
+	resp, err := (&http.Client{Transport: &Transport{Channel: Local(&Server{Handler: mux, Logger: quiet()}, 0)}}).Get("http://lms/")
+	if err != nil || resp.StatusCode != http.StatusForbidden {
+		t.Errorf("the API's own 403: %v %v", resp, err)
+	}
+}

@@ -7,10 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
-	"runtime"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/httpipc/httpipc"
@@ -94,7 +91,7 @@ func (s *Server) ServeMessage(ctx context.Context, peer *peercred.Creds, req []b
 	if err != nil {
 		return errorResponse(http.StatusBadRequest, httpmsg.CodeMalformed, err.Error())
 	}
-	w := &responseWriter{header: make(http.Header), max: s.max(), head: hr.Method == http.MethodHead}
+	w := &responseWriter{ResponseState: httpmsg.NewResponseState(hr.Method), max: s.max(), log: s.logger(), path: hr.URL.Path}
 	if panicked := s.run(w, hr); panicked {
 		return errorResponse(http.StatusInternalServerError, httpmsg.CodeHandlerPanic, "internal server error")
 	}
@@ -111,106 +108,70 @@ func (s *Server) ServeMessage(ctx context.Context, peer *peercred.Creds, req []b
 }
 
 func (s *Server) run(w *responseWriter, r *http.Request) (panicked bool) {
-	defer func() {
-		if v := recover(); v != nil {
-			panicked = true
-			if v != http.ErrAbortHandler {
-				buf := make([]byte, 16<<10)
-				buf = buf[:runtime.Stack(buf, false)]
-				s.logger().Error("message: handler panic", "path", r.URL.Path, "panic", v, "stack", string(buf))
-			}
-		}
-	}()
 	h := s.Handler
 	if h == nil {
 		h = http.DefaultServeMux
 	}
-	h.ServeHTTP(w, r)
-	return false
+	p := httpmsg.CallHandler(h, w, r)
+	if p != nil && p.Stack != "" {
+		s.logger().Error("message: handler panic", "path", r.URL.Path, "panic", p.Value, "stack", p.Stack)
+	}
+	return p != nil
 }
 
 func newRequest(ctx context.Context, peer *peercred.Creds, m *bhttp.Request) (*http.Request, error) {
-	var u *url.URL
-	if m.Path == "*" {
-		u = &url.URL{Path: "*"}
-	} else {
-		var err error
-		if !strings.HasPrefix(m.Path, "/") {
-			return nil, fmt.Errorf("path %q is not in origin form", m.Path)
-		}
-		if u, err = url.ParseRequestURI(m.Path); err != nil {
-			return nil, fmt.Errorf("path %q: %v", m.Path, err)
-		}
+	r, err := httpmsg.NewRequest(ctx, &m.RequestHead)
+	if err != nil {
+		return nil, err
 	}
-	h := m.Header
-	if h == nil {
-		h = make(http.Header)
-	}
-	host := m.Authority
-	if host == "" {
-		host = h.Get("Host")
-	}
-	delete(h, "Host")
-	r := &http.Request{
-		Method: m.Method, URL: u, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: h, Host: host, RemoteAddr: peer.String(), RequestURI: m.Path,
-		Body: http.NoBody, ContentLength: int64(len(m.Content)), Trailer: m.Trailer,
-	}
+	r.RemoteAddr = peer.String()
+	r.ContentLength = int64(len(m.Content))
+	r.Trailer = m.Trailer
 	if len(m.Content) > 0 {
 		r.Body = nopCloser{bytes.NewReader(m.Content)}
 	}
-	return r.WithContext(ctx), nil
+	return r, nil
 }
 
 type nopCloser struct{ *bytes.Reader }
 
 func (nopCloser) Close() error { return nil }
 
-// responseWriter collects a whole response, refusing to grow past max.
+// responseWriter collects a whole response, refusing to grow past max. The
+// HTTP rules it applies are httpmsg's, as for the stream server.
 type responseWriter struct {
-	header      http.Header
-	status      int
-	info        []bhttp.Informational
-	body        bytes.Buffer
-	max         int
-	head        bool
-	wroteHeader bool
-	tooBig      bool
+	httpmsg.ResponseState
+	info   []bhttp.Informational
+	body   bytes.Buffer
+	max    int
+	tooBig bool
+	log    *slog.Logger
+	path   string
 }
 
-func (w *responseWriter) Header() http.Header { return w.header }
+func (w *responseWriter) Header() http.Header { return w.ResponseState.Header }
 
 func (w *responseWriter) WriteHeader(code int) {
-	if w.wroteHeader {
-		return
+	switch w.ResponseState.WriteHeader(code) {
+	case httpmsg.Informational:
+		w.info = append(w.info, bhttp.Informational{Status: code, Header: w.ResponseState.Header.Clone()})
+	case httpmsg.Replaced:
+		w.log.Warn("message: status cannot be carried; sending 500", "code", code, "path", w.path)
 	}
-	if code < 100 || code > 999 {
-		panic(fmt.Sprintf("invalid WriteHeader code %v", code))
-	}
-	if code < 200 && code != http.StatusSwitchingProtocols {
-		w.info = append(w.info, bhttp.Informational{Status: code, Header: w.header.Clone()})
-		return
-	}
-	if code > 599 || code == http.StatusSwitchingProtocols {
-		code = http.StatusInternalServerError
-	}
-	w.status, w.wroteHeader = code, true
 }
 
 func (w *responseWriter) Write(p []byte) (int, error) {
-	if !w.wroteHeader {
+	if !w.WroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
-	if w.head || w.status == http.StatusNoContent || w.status == http.StatusNotModified {
-		return 0, http.ErrBodyNotAllowed
-	}
-	if w.body.Len() == 0 && w.header.Get("Content-Type") == "" && w.header.Get("Content-Encoding") == "" && len(p) > 0 {
-		w.header.Set("Content-Type", http.DetectContentType(p))
+	if write, err := w.CheckWrite(p, false); !write {
+		return 0, err
 	}
 	if w.body.Len()+len(p) > w.max {
 		w.tooBig = true
 		return 0, fmt.Errorf("%w: response body over %d bytes", ErrTooLarge, w.max)
 	}
+	w.Written += int64(len(p))
 	return w.body.Write(p)
 }
 
@@ -221,31 +182,23 @@ func (w *responseWriter) encode() ([]byte, error) {
 	if w.tooBig {
 		return nil, fmt.Errorf("%w: the response does not fit in %d bytes", ErrTooLarge, w.max)
 	}
-	if !w.wroteHeader {
+	if !w.WroteHeader {
 		w.WriteHeader(http.StatusOK)
 	}
-	h := w.header
-	var trailer http.Header
-	if names := httpmsg.TrailerNames(h); len(names) > 0 {
-		trailer = httpmsg.Trailer(h, names)
-		h = h.Clone()
-		for _, n := range names {
-			delete(h, n)
-		}
-	}
+	h := httpmsg.ResponseHeader(w.ResponseState.Header)
+	trailer := httpmsg.Trailer(w.ResponseState.Header, httpmsg.TrailerNames(w.ResponseState.Header))
 	// A response to HEAD, a 204 and a 304 have no content; the others get
 	// their length, since the whole content is known.
-	noContent := w.head || w.status == http.StatusNoContent || w.status == http.StatusNotModified
-	if cl, ok := h["Content-Length"]; ok && !noContent && (len(cl) != 1 || cl[0] != strconv.Itoa(w.body.Len())) {
+	if cl, ok := h["Content-Length"]; ok && !w.NoBody && (len(cl) != 1 || cl[0] != strconv.Itoa(w.body.Len())) {
 		return nil, fmt.Errorf("the handler's content-length %q disagrees with its %d bytes of content", cl, w.body.Len())
 	}
-	if _, ok := h["Content-Length"]; !ok && !noContent {
+	if _, ok := h["Content-Length"]; !ok && !w.NoBody {
 		h = h.Clone()
 		h.Set("Content-Length", strconv.Itoa(w.body.Len()))
 	}
 	out, err := bhttp.AppendResponse(make([]byte, 0, w.body.Len()+256), &bhttp.Response{
 		Informational: w.info,
-		ResponseHead:  bhttp.ResponseHead{Status: w.status, Header: h},
+		ResponseHead:  bhttp.ResponseHead{Status: w.Status, Header: h},
 		Content:       w.body.Bytes(),
 		Trailer:       trailer,
 	})

@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
+	"strings"
 
+	"github.com/httpipc/httpipc"
 	"github.com/httpipc/httpipc/bhttp"
+	"github.com/httpipc/httpipc/internal/httpmsg"
 )
 
 // Transport is an http.RoundTripper that sends each request as one message
@@ -23,7 +25,10 @@ type Transport struct {
 
 // RoundTrip sends req and returns the response. A request that does not fit
 // in one message fails with an error that wraps ErrTooLarge, before anything
-// is sent.
+// is sent. As with httpipc.Transport, a provider's refusal of the caller
+// (403 or 503 with the httpipc-error field forbidden or too-many) is an
+// error that wraps httpipc.ErrRefused, and a response that cannot be
+// decoded one that wraps httpipc.ErrProtocol.
 func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.Body != nil {
 		defer req.Body.Close()
@@ -46,20 +51,8 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, fmt.Errorf("%w: request body over the channel limit of %d bytes", ErrTooLarge, max)
 		}
 	}
-	host := req.Host
-	if host == "" {
-		host = req.URL.Host
-	}
-	scheme := req.URL.Scheme
-	if scheme == "" {
-		scheme = "http"
-	}
-	method := req.Method
-	if method == "" {
-		method = http.MethodGet
-	}
 	msg, err := bhttp.AppendRequest(nil, &bhttp.Request{
-		RequestHead: bhttp.RequestHead{Method: method, Scheme: scheme, Authority: host, Path: req.URL.RequestURI(), Header: req.Header},
+		RequestHead: httpmsg.ClientRequestHead(req),
 		Content:     content,
 		Trailer:     req.Trailer,
 	})
@@ -85,24 +78,36 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp, err := decode(out, bhttp.Limits{MaxFieldSectionSize: t.MaxHeaderBytes})
 	if err != nil {
-		return nil, fmt.Errorf("message: bad response from provider: %w", err)
+		return nil, fmt.Errorf("%w: bad response from provider: %v", httpipc.ErrProtocol, err)
 	}
-	h := resp.Header
-	if h == nil {
-		h = http.Header{}
+	if err := refusal(resp); err != nil {
+		return nil, err
 	}
-	hr := &http.Response{
-		Status:     strconv.Itoa(resp.Status) + " " + http.StatusText(resp.Status),
-		StatusCode: resp.Status, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: h, Trailer: resp.Trailer, Request: req,
-		ContentLength: int64(len(resp.Content)),
-		Body:          io.NopCloser(bytes.NewReader(resp.Content)),
-	}
+	hr := httpmsg.NewResponse(req, &resp.ResponseHead)
+	hr.Trailer = resp.Trailer
 	if req.Method == http.MethodHead {
 		hr.Body = http.NoBody
-		if cl, err := strconv.ParseInt(h.Get("Content-Length"), 10, 64); err == nil {
-			hr.ContentLength = cl
-		}
+	} else {
+		hr.ContentLength = int64(len(resp.Content))
+		hr.Body = io.NopCloser(bytes.NewReader(resp.Content))
 	}
 	return hr, nil
+}
+
+// refusal returns the error for a response the provider generated to
+// refuse the caller, as a stream provider refuses a connection
+// (docs/PROTOCOL.md, sections 4 and 6): 403 forbidden when its policy does
+// not admit the caller, 503 too-many when the caller is over a cap. The
+// error wraps httpipc.ErrRefused and carries the provider's reason.
+func refusal(resp *bhttp.Response) error {
+	code := resp.Header.Get(httpipc.ErrorField)
+	if !(resp.Status == http.StatusForbidden && code == httpipc.ErrorForbidden ||
+		resp.Status == http.StatusServiceUnavailable && code == httpipc.ErrorTooMany) {
+		return nil
+	}
+	reason := strings.TrimSpace(string(resp.Content))
+	if reason == "" {
+		reason = "(no reason given)"
+	}
+	return fmt.Errorf("%w: %s", httpipc.ErrRefused, reason)
 }

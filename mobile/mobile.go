@@ -23,6 +23,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/httpipc/httpipc"
 	"github.com/httpipc/httpipc/message"
@@ -35,7 +36,7 @@ import (
 type Provider struct {
 	messages *message.Server
 	streams  *httpipc.Server
-	ln       *connListener
+	closed   atomic.Bool
 
 	mu      sync.Mutex
 	allowed []int // uids allowed besides this process's own
@@ -49,10 +50,9 @@ func NewProvider(service string) (*Provider, error) {
 	if !ok {
 		return nil, fmt.Errorf("mobile: no handler registered as %q", service)
 	}
-	p := &Provider{ln: newConnListener()}
+	p := &Provider{}
 	p.messages = &message.Server{Handler: h, Policy: p.policy}
 	p.streams = &httpipc.Server{Handler: h, Policy: p.policy}
-	go p.streams.Serve(p.ln)
 	return p, nil
 }
 
@@ -93,7 +93,18 @@ func (p *Provider) ServeFD(fd, callerUID, callerPID int64) error {
 	if err != nil {
 		return fmt.Errorf("mobile: descriptor %d: %w", fd, err)
 	}
-	return p.ln.push(&credConn{Conn: c, creds: creds(callerUID, callerPID)})
+	return p.serveConn(httpipc.ConnWithPeer(c, creds(callerUID, callerPID)))
+}
+
+// serveConn serves the stream protocol on c, whose peer the host named,
+// unless the provider is closed; then it closes c.
+func (p *Provider) serveConn(c net.Conn) error {
+	if p.closed.Load() {
+		c.Close()
+		return net.ErrClosed
+	}
+	go func() { _ = p.streams.ServeConn(context.Background(), c) }()
+	return nil
 }
 
 // ServeLink serves the streams that the caller with callerUID and callerPID
@@ -107,7 +118,7 @@ func (p *Provider) ServeLink(link *Link, callerUID, callerPID int64) {
 			if err != nil {
 				return
 			}
-			if p.ln.push(c) != nil {
+			if p.serveConn(c) != nil {
 				return
 			}
 		}
@@ -116,7 +127,7 @@ func (p *Provider) ServeLink(link *Link, callerUID, callerPID int64) {
 
 // Close stops the provider.
 func (p *Provider) Close() error {
-	p.ln.Close()
+	p.closed.Store(true)
 	return p.streams.Close()
 }
 
@@ -376,47 +387,3 @@ func (ch *callerChannel) Call(ctx context.Context, req []byte) ([]byte, error) {
 }
 
 func (ch *callerChannel) MaxMessageSize() int { return ch.max }
-
-// connListener feeds handed-over connections to the stream server.
-type connListener struct {
-	ch   chan net.Conn
-	done chan struct{}
-	once sync.Once
-}
-
-func newConnListener() *connListener {
-	return &connListener{ch: make(chan net.Conn), done: make(chan struct{})}
-}
-
-func (l *connListener) push(c net.Conn) error {
-	select {
-	case l.ch <- c:
-		return nil
-	case <-l.done:
-		c.Close()
-		return net.ErrClosed
-	}
-}
-
-func (l *connListener) Accept() (net.Conn, error) {
-	select {
-	case c := <-l.ch:
-		return c, nil
-	case <-l.done:
-		return nil, net.ErrClosed
-	}
-}
-
-func (l *connListener) Close() error {
-	l.once.Do(func() { close(l.done) })
-	return nil
-}
-
-func (l *connListener) Addr() net.Addr { return &net.UnixAddr{Name: "mobile", Net: "unix"} }
-
-type credConn struct {
-	net.Conn
-	creds *peercred.Creds
-}
-
-func (c *credConn) PeerCreds() (*peercred.Creds, error) { return c.creds, nil }

@@ -4,6 +4,7 @@ package mobile
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/httpipc/httpipc"
 	"github.com/httpipc/httpipc/mobile/registry"
 )
 
@@ -116,11 +118,12 @@ func TestBridge(t *testing.T) {
 	if _, err := clients["link"].Do("GET", "http://lms/classes", "", nil); err == nil {
 		t.Fatal("request over a closed link succeeded")
 	}
-	// A caller of another uid is refused until allowed.
+	// A caller of another uid is refused until allowed: the message
+	// client reports the provider's 403 forbidden as a refusal, as the
+	// stream clients do.
 	other := hostCallerUID{p, int64(os.Getuid() + 1000)}
-	r, err := NewMessageClient(other, 0).Do("GET", "http://lms/classes", "", nil)
-	if err != nil || r.Status != 403 {
-		t.Fatalf("foreign uid: %v %d", err, r.Status)
+	if r, err := NewMessageClient(other, 0).Do("GET", "http://lms/classes", "", nil); !errors.Is(err, httpipc.ErrRefused) {
+		t.Fatalf("foreign uid: %v %+v, want %v", err, r, httpipc.ErrRefused)
 	}
 	p.AllowUID(int64(os.Getuid() + 1000))
 	if r, err := NewMessageClient(other, 0).Do("GET", "http://lms/classes", "", nil); err != nil || r.Status != 200 {
@@ -210,7 +213,7 @@ func TestJNI(t *testing.T) {
 	classes := filepath.Join(t.TempDir(), "classes")
 	b.javac(t, classes, nil, filepath.Join(b.testdata, "app", "Main.java"))
 	got := run(t, exec.Command(b.java, "-Djava.library.path="+b.lib, "-cp", classes, "app.Main", fmt.Sprint(os.Getuid())))
-	for _, want := range []string{`200 ["math-7b"]`, "\n403\n", `error: mobile: no handler registered as "org.httpipc.none"`} {
+	for _, want := range []string{`200 ["math-7b"]`, "\nrefused: Get \"http://lms/classes\": httpipc: connection refused by provider: ", `error: mobile: no handler registered as "org.httpipc.none"`} {
 		if !strings.Contains(got, want) {
 			t.Errorf("the Java program printed:\n%s\nwant %q", got, want)
 		}

@@ -20,12 +20,17 @@ public class Main {
         }, 0);
         Response r = client.do_("GET", "http://lms/classes", "Accept: application/json\n", null);
         System.out.println(r.getStatus() + " " + new String(r.getBody(), "UTF-8"));
-        Response denied = Mobile.newMessageClient(new Caller() {
-            public byte[] call(byte[] request) {
-                return provider.handleMessage(uid + 1000, 1, request);
-            }
-        }, 0).do_("GET", "http://lms/classes", "", null);
-        System.out.println(denied.getStatus());
+        // Another uid is refused: an error, as on every transport.
+        try {
+            Response denied = Mobile.newMessageClient(new Caller() {
+                public byte[] call(byte[] request) {
+                    return provider.handleMessage(uid + 1000, 1, request);
+                }
+            }, 0).do_("GET", "http://lms/classes", "", null);
+            System.out.println("not refused: " + denied.getStatus());
+        } catch (Exception e) {
+            System.out.println("refused: " + e.getMessage());
+        }
         try {
             Mobile.newProvider("org.httpipc.none");
             System.out.println("no error");
