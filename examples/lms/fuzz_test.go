@@ -18,7 +18,7 @@ func FuzzReadStatements(f *testing.F) {
 	f.Add(`{"id":"not-a-uuid","actor":1,"verb":2,"object":3}`)
 	f.Fuzz(func(t *testing.T, body string) {
 		r := httptest.NewRequest("POST", StatementsPath, strings.NewReader(body))
-		list, err := readStatements(r)
+		list, _, err := readStatements(r)
 		if err != nil {
 			if !errors.Is(err, errBadStatement) {
 				t.Fatalf("error %v does not say the statement is bad", err)
