@@ -266,7 +266,10 @@ func (d *DB) listDocs(w http.ResponseWriter, r *http.Request, dk docKey) {
 	if t, err := time.Parse(time.RFC3339Nano, latest); err == nil {
 		w.Header().Set("Last-Modified", t.UTC().Format(http.TimeFormat))
 	}
-	writeJSON(w, http.StatusOK, ids)
+	b, _ := json.Marshal(ids)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("ETag", etagOf(b))
+	w.Write(b)
 }
 
 // outboxDoc records in tx that the document changed (or went away).
