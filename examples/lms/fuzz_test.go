@@ -3,8 +3,8 @@ package lms
 import (
 	"encoding/json"
 	"errors"
-	"reflect"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 )
