@@ -1,8 +1,10 @@
 package lms
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -18,7 +20,7 @@ func FuzzReadStatements(f *testing.F) {
 	f.Add(`{"id":"not-a-uuid","actor":1,"verb":2,"object":3}`)
 	f.Fuzz(func(t *testing.T, body string) {
 		r := httptest.NewRequest("POST", StatementsPath, strings.NewReader(body))
-		list, err := readStatements(r)
+		list, _, err := readStatements(r)
 		if err != nil {
 			if !errors.Is(err, errBadStatement) {
 				t.Fatalf("error %v does not say the statement is bad", err)
@@ -31,4 +33,82 @@ func FuzzReadStatements(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzAgentParam feeds the agent parameter decoder arbitrary text: it
+// accepts only JSON Agents or Groups with exactly one identifier, whose
+// key is stable, and never panics.
+func FuzzAgentParam(f *testing.F) {
+	f.Add(`{"mbox":"mailto:sam@school.example"}`)
+	f.Add(`{"objectType":"Group","account":{"homePage":"https://lms.example","name":"7b"},"member":[{"openid":"http://x.example/"}]}`)
+	f.Add(`{"mbox_sha1sum":"0123456789abcdef0123456789abcdef01234567"}`)
+	f.Add(`{"objectType":"Group","member":[]}`)
+	f.Add(`[]`)
+	f.Fuzz(func(t *testing.T, s string) {
+		key, err := parseAgentParam(s)
+		if err != nil {
+			if !errors.Is(err, errBadStatement) {
+				t.Fatalf("error %v is not a 400", err)
+			}
+			return
+		}
+		if key == "" {
+			t.Fatalf("accepted %q without a key", s)
+		}
+		var v any
+		if json.Unmarshal([]byte(s), &v) != nil {
+			t.Fatalf("accepted %q, not JSON", s)
+		}
+		if again, _ := parseAgentParam(s); again != key {
+			t.Fatalf("key %q then %q", key, again)
+		}
+	})
+}
+
+// FuzzMerge feeds the document merge arbitrary documents: the result is a
+// JSON object holding every property posted, with the posted value, and
+// old's other properties; a refusal is a 400.
+func FuzzMerge(f *testing.F) {
+	f.Add(`{"x":"foo","y":"bar"}`, `{"x":"bash","z":"faz"}`)
+	f.Add(``, `{"a":{"b":1}}`)
+	f.Add(`[1]`, `{}`)
+	f.Add(`{}`, `null`)
+	f.Fuzz(func(t *testing.T, old, posted string) {
+		var o []byte
+		if old != "" {
+			o = []byte(old)
+		}
+		got, err := mergeJSON(o, []byte(posted))
+		if err != nil {
+			if !errors.Is(err, errBadStatement) {
+				t.Fatalf("error %v is not a 400", err)
+			}
+			return
+		}
+		var g, p, om map[string]json.RawMessage
+		if json.Unmarshal(got, &g) != nil || json.Unmarshal([]byte(posted), &p) != nil {
+			t.Fatalf("merge of %q into %q gave %q", posted, old, got)
+		}
+		if o != nil {
+			json.Unmarshal(o, &om)
+		}
+		for k, v := range p {
+			if !jsonEqual(g[k], v) {
+				t.Fatalf("property %q is %s, posted %s", k, g[k], v)
+			}
+		}
+		for k, v := range om {
+			if _, posted := p[k]; !posted && !jsonEqual(g[k], v) {
+				t.Fatalf("property %q is %s, was %s", k, g[k], v)
+			}
+		}
+	})
+}
+
+func jsonEqual(a, b json.RawMessage) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	return reflect.DeepEqual(x, y)
 }

@@ -1,7 +1,8 @@
 // Package lms is the example learning management system of httpipc: the
 // provider app that holds the class roster and records learning activity.
 // It serves a subset of 1EdTech OneRoster 1.2 (rostering and gradebook) and
-// xAPI statements from SQLite, records every write in an outbox in the same
+// an xAPI 1.0.3 LRS (statements, state, agent and activity profiles) from
+// SQLite, records every write in an outbox in the same
 // transaction, and pushes the outbox to its online server when it can,
 // pulling roster changes back (see Syncer). The same code runs the online
 // server.
@@ -28,7 +29,12 @@ const (
 	RosteringPath  = "/ims/oneroster/rostering/v1p2"
 	GradebookPath  = "/ims/oneroster/gradebook/v1p2"
 	StatementsPath = "/xapi/statements"
-	XAPIVersion    = "1.0.3"
+	// The xAPI resources besides statements.
+	AboutPath           = "/xapi/about"
+	StatePath           = "/xapi/activities/state"
+	AgentProfilePath    = "/xapi/agents/profile"
+	ActivityProfilePath = "/xapi/activities/profile"
+	XAPIVersion         = "1.0.3"
 )
 
 // DB is the LMS's data: roster, gradebook results, xAPI statements and the
@@ -45,6 +51,8 @@ CREATE TABLE IF NOT EXISTS enrollments (sourcedId TEXT PRIMARY KEY, classSourced
 CREATE TABLE IF NOT EXISTS lineItems (sourcedId TEXT PRIMARY KEY, classSourcedId TEXT, title TEXT, dateLastModified TEXT);
 CREATE TABLE IF NOT EXISTS results (sourcedId TEXT PRIMARY KEY, lineItemSourcedId TEXT, studentSourcedId TEXT, score REAL, scoreStatus TEXT, comment TEXT, dateLastModified TEXT);
 CREATE TABLE IF NOT EXISTS statements (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT UNIQUE NOT NULL, stored TEXT NOT NULL, voided INTEGER NOT NULL DEFAULT 0, body TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS voids (target TEXT PRIMARY KEY, voiding TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (kind TEXT NOT NULL, activityId TEXT NOT NULL, agent TEXT NOT NULL, registration TEXT NOT NULL, docId TEXT NOT NULL, agentJSON TEXT NOT NULL, contentType TEXT NOT NULL, updated TEXT NOT NULL, etag TEXT NOT NULL, body BLOB NOT NULL, PRIMARY KEY (kind, activityId, agent, registration, docId));
 CREATE TABLE IF NOT EXISTS outbox (seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, key TEXT NOT NULL, body TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0);
 `
 
@@ -196,7 +204,11 @@ func (d *DB) Handler(opt Options) http.Handler {
 	mux.HandleFunc("GET "+GradebookPath+"/results/{id}", d.getResult)
 	mux.HandleFunc("PUT "+GradebookPath+"/results/{id}", d.putResult)
 	mux.HandleFunc("GET "+GradebookPath+"/results", d.listResults)
-	mux.HandleFunc(StatementsPath, d.statements)
+	mux.HandleFunc(StatementsPath, xapiHeaders(d.statements, true))
+	mux.HandleFunc("GET "+AboutPath, xapiHeaders(d.about, false))
+	mux.HandleFunc(StatePath, xapiHeaders(d.documents(docState), true))
+	mux.HandleFunc(AgentProfilePath, xapiHeaders(d.documents(docAgentProfile), true))
+	mux.HandleFunc(ActivityProfilePath, xapiHeaders(d.documents(docActivityProfile), true))
 	var h http.Handler = mux
 	if opt.Auth != nil {
 		h = opt.Auth(h)

@@ -10,13 +10,16 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
 // Syncer keeps the device's LMS and its online server in step: it pushes
 // the outbox (every write, recorded in the same transaction as the write)
 // and pulls the roster. Pushes are idempotent: statements go by their id
-// (xAPI PUT), results by their sourcedId (OneRoster PUT), and an outbox row
+// (xAPI PUT), results by their sourcedId (OneRoster PUT), xAPI documents
+// (state, agent and activity profiles) as their current content (PUT, or
+// DELETE when gone; the device's copy wins), and an outbox row
 // is deleted only after the server took it; a crash in between pushes it
 // again, which the server takes as the same write. So killing either side
 // at any moment loses nothing and duplicates nothing.
@@ -85,25 +88,33 @@ func (s *Syncer) Once(ctx context.Context) (int, error) {
 			}
 			return pushed, nil // sql.ErrNoRows: the outbox is empty
 		}
+		var code int
 		var method, path string
 		switch kind {
 		case "statement":
 			method, path = http.MethodPut, StatementsPath+"?statementId="+url.QueryEscape(key)
+			code, err = s.do(ctx, method, path, "application/json", nil, []byte(body))
 		case "result":
 			method, path = http.MethodPut, GradebookPath+"/results/"+url.PathEscape(key)
+			code, err = s.do(ctx, method, path, "application/json", nil, []byte(body))
+		case "document":
+			method, path, code, err = s.pushDocument(ctx, key)
 		default:
 			return pushed, fmt.Errorf("lms sync: outbox row %d has unknown kind %q", seq, kind)
 		}
-		code, err := s.do(ctx, method, path, []byte(body))
 		if err != nil {
 			return pushed, err
 		}
 		switch {
 		case code >= 200 && code < 300:
-		case code == http.StatusConflict:
+		case code == http.StatusConflict && kind == "statement":
 			// The server holds another statement under this id; retrying
 			// cannot help. Keep the local copy and say so.
 			s.logger().Warn("lms sync: the online server refused a conflicting statement", "id", key)
+		case code == http.StatusBadRequest && kind == "document":
+			// The server refuses what the device took (another version of
+			// the code); retrying cannot help.
+			s.logger().Warn("lms sync: the online server refused a document", "key", key)
 		default:
 			return pushed, fmt.Errorf("lms sync: %s %s: status %d", method, path, code)
 		}
@@ -114,8 +125,31 @@ func (s *Syncer) Once(ctx context.Context) (int, error) {
 	}
 }
 
-func (s *Syncer) do(ctx context.Context, method, path string, body []byte) (int, error) {
-	resp, err := s.send(ctx, method, path, body)
+// pushDocument pushes a document as it is now: PUT of its content, or
+// DELETE when it is gone. The device's copy wins: a profile is written
+// with If-Match: * when the server has one, else If-None-Match: *.
+func (s *Syncer) pushDocument(ctx context.Context, key string) (method, path string, code int, err error) {
+	method, path, ct, body, err := s.DB.docRequest(ctx, key)
+	if err != nil {
+		return method, path, 0, err
+	}
+	if method != http.MethodPut || strings.HasPrefix(path, StatePath+"?") {
+		code, err = s.do(ctx, method, path, ct, nil, body)
+		return method, path, code, err
+	}
+	for range 3 {
+		if code, err = s.do(ctx, method, path, ct, http.Header{"If-Match": {"*"}}, body); err != nil || code != http.StatusPreconditionFailed {
+			return method, path, code, err
+		}
+		if code, err = s.do(ctx, method, path, ct, http.Header{"If-None-Match": {"*"}}, body); err != nil || code != http.StatusPreconditionFailed {
+			return method, path, code, err
+		}
+	}
+	return method, path, code, err
+}
+
+func (s *Syncer) do(ctx context.Context, method, path, contentType string, h http.Header, body []byte) (int, error) {
+	resp, err := s.send(ctx, method, path, contentType, h, body)
 	if err != nil {
 		return 0, err
 	}
@@ -125,12 +159,17 @@ func (s *Syncer) do(ctx context.Context, method, path string, body []byte) (int,
 }
 
 // send makes one request to the online server.
-func (s *Syncer) send(ctx context.Context, method, path string, body []byte) (*http.Response, error) {
+func (s *Syncer) send(ctx context.Context, method, path, contentType string, h http.Header, body []byte) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, s.Upstream+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
 	}
-	req.Header.Set("Content-Type", "application/json")
+	for k, v := range h {
+		req.Header[k] = v
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
 	req.Header.Set("X-Experience-API-Version", XAPIVersion)
 	if s.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+s.Token)
@@ -162,7 +201,7 @@ func (s *Syncer) pull(ctx context.Context) error {
 			V *[]LineItem `json:"lineItems"`
 		}{&r.LineItems}},
 	} {
-		resp, err := s.send(ctx, "GET", part.path, nil)
+		resp, err := s.send(ctx, "GET", part.path, "", nil, nil)
 		if err != nil {
 			return err
 		}
