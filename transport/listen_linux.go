@@ -38,6 +38,11 @@ func listenSocket(dir *os.File, path string) (*net.UnixListener, fs.FileInfo, er
 		unix.Unlinkat(dfd, name, 0)
 		return nil, nil, err
 	}
+	// Listen at once: between bind and listen the file exists but refuses
+	// connections, which a client takes for a provider that is not running.
+	if err := unix.Listen(fd, listenBacklog); err != nil {
+		return fail(os.NewSyscallError("listen", err))
+	}
 	var st unix.Stat_t
 	if err := unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return fail(os.NewSyscallError("fstatat", err))
@@ -48,9 +53,6 @@ func listenSocket(dir *os.File, path string) (*net.UnixListener, fs.FileInfo, er
 		if err := unix.Fchmodat(dfd, name, 0o600, 0); err != nil {
 			return fail(os.NewSyscallError("fchmodat", err))
 		}
-	}
-	if err := unix.Listen(fd, listenBacklog); err != nil {
-		return fail(os.NewSyscallError("listen", err))
 	}
 	ln, err := net.FileListener(f)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -108,7 +109,9 @@ func startServe(t *testing.T, upstream string) string {
 	defer tick.Stop()
 	deadline := time.After(10 * time.Second)
 	for {
-		if _, err := os.Stat(sock); err == nil {
+		// Ready when it accepts, not merely when its file exists.
+		if c, err := net.Dial("unix", sock); err == nil {
+			c.Close()
 			return "unix:" + sock
 		}
 		select {
