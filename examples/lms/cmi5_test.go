@@ -57,7 +57,7 @@ func TestCmi5Launch(t *testing.T) {
 	// LMS.LaunchData and the learner preferences.
 	resp, body = callH(t, "GET", ts.URL+StatePath+"?"+url.Values{"activityId": {act}, "agent": {actor}, "registration": {reg}, "stateId": {Cmi5LaunchDataID}}.Encode(), "", nil)
 	var ld struct {
-		ContextTemplate struct{ Extensions map[string]any }
+		ContextTemplate               struct{ Extensions map[string]any }
 		LaunchMode, MoveOn, ReturnURL string
 		MasteryScore                  float64
 	}
