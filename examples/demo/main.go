@@ -16,9 +16,11 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -315,6 +317,26 @@ func (d *demo) run(ctx context.Context, state string) error {
 			return err
 		}
 		d.say("open %s in a browser; it works once, for one browser (Ctrl-C to stop; state is kept in %s)", u, state)
+		// A cmi5 launch of the lesson: endpoint and fetch through the proxy.
+		launch := lms.Cmi5LaunchRequest{
+			AU:    lms.AU{URL: u, ActivityID: "https://math.example/au/fractions-1", MoveOn: "Completed"},
+			Actor: map[string]any{"account": map[string]any{"homePage": demoIssuer, "name": "learner"}},
+			Base:  base, IPCService: demoService,
+		}
+		b, _ := json.Marshal(launch)
+		req, _ := http.NewRequestWithContext(ctx, "POST", app.API+lms.Cmi5LaunchPath, bytes.NewReader(b))
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := app.Session.Client(ctx).Do(req)
+		if err != nil {
+			return err
+		}
+		var out struct{ URL string }
+		err = json.NewDecoder(resp.Body).Decode(&out)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("cmi5 launch: %d %v", resp.StatusCode, err)
+		}
+		fmt.Fprintf(d.out, "cmi5 launch: %s\n", out.URL)
 		<-ctx.Done()
 		return nil
 	}

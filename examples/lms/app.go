@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/httpipc/httpipc"
@@ -118,14 +119,14 @@ func Serve(ctx context.Context, c AppConfig) error {
 	if err != nil {
 		return err
 	}
-	var v bearer.Verifier = auth
+	var v bearer.Verifier = cmi5Verifier{db, auth}
 	if c.Online {
 		v = syncVerifier{c.SyncToken, auth}
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/oauth/", auth)
 	mux.Handle("/.well-known/", auth)
-	mux.Handle("/", db.Handler(Options{Auth: bearer.Require(v)}))
+	mux.Handle("/", db.Handler(Options{Auth: func(h http.Handler) http.Handler { return basicAsBearer(bearer.Require(v)(h)) }}))
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -168,4 +169,31 @@ func Serve(ctx context.Context, c AppConfig) error {
 		return nil
 	}
 	return fmt.Errorf("lms: %w", err)
+}
+
+// cmi5Verifier admits the auth tokens cmi5 fetches handed out, for the
+// xAPI resources, besides the tokens of the authorization server.
+type cmi5Verifier struct {
+	db   *DB
+	next bearer.Verifier
+}
+
+func (v cmi5Verifier) Verify(ctx context.Context, tok string, peer *peercred.Creds) (*bearer.Token, error) {
+	if actor, ok := v.db.Cmi5Token(ctx, tok); ok {
+		return &bearer.Token{Subject: actor, ClientID: "cmi5-au", Scopes: []string{ScopeXAPI}}, nil
+	}
+	return v.next.Verify(ctx, tok, peer)
+}
+
+// basicAsBearer lets a cmi5 AU send its auth token as cmi5 clients do,
+// "Authorization: Basic <auth-token>": the token is checked as a bearer
+// token.
+func basicAsBearer(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Basic") {
+			r = r.Clone(r.Context())
+			r.Header.Set("Authorization", "Bearer "+strings.TrimSpace(tok))
+		}
+		h.ServeHTTP(w, r)
+	})
 }

@@ -64,7 +64,7 @@ func Open(path string, outbox bool) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := db.Exec(schema); err != nil {
+	if _, err := db.Exec(schema + cmi5Schema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("lms: database %s: %w", path, err)
 	}
@@ -209,11 +209,16 @@ func (d *DB) Handler(opt Options) http.Handler {
 	mux.HandleFunc(StatePath, xapiHeaders(d.documents(docState), true))
 	mux.HandleFunc(AgentProfilePath, xapiHeaders(d.documents(docAgentProfile), true))
 	mux.HandleFunc(ActivityProfilePath, xapiHeaders(d.documents(docActivityProfile), true))
+	mux.HandleFunc("POST "+Cmi5LaunchPath, d.cmi5Launch)
 	var h http.Handler = mux
 	if opt.Auth != nil {
 		h = opt.Auth(h)
 	}
-	return h
+	// The fetch URL is its own credential: outside the API's guard.
+	outer := http.NewServeMux()
+	outer.HandleFunc(Cmi5FetchPath+"{id}", d.cmi5Fetch)
+	outer.Handle("/", h)
+	return outer
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -211,6 +211,9 @@ func (d *DB) storeStatements(ctx context.Context, stmts []map[string]any) ([]str
 		return nil, err
 	}
 	defer tx.Rollback()
+	if err := d.checkCmi5(tx, stmts); err != nil {
+		return nil, err
+	}
 	now := time.Now().UTC().Format(storedLayout)
 	ids := make([]string, 0, len(stmts))
 	voidingInBatch := map[string]bool{}
