@@ -28,13 +28,7 @@ func runAsOther(t *testing.T, name string, args ...string) {
 // (or a symbolic link of theirs) makes Launch refuse, writing nothing.
 func TestOtherUserLaunchFallbackDirRefused(t *testing.T) {
 	otheruser.Require(t)
-	shared := filepath.Join(otheruser.Dir(t), "tmp")
-	if err := os.Mkdir(shared, 0o777); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(shared, 0o777|os.ModeSticky); err != nil { // as /tmp
-		t.Fatal(err)
-	}
+	shared := otheruser.SharedTmp(t)
 	t.Setenv("TMPDIR", shared)
 	t.Setenv("XDG_RUNTIME_DIR", "")
 	dir := transport.FallbackRuntimeDir()

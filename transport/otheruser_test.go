@@ -129,13 +129,7 @@ func TestOtherUserCannotConnect(t *testing.T) {
 // symbolic link of theirs), is refused, and nothing is written into it.
 func TestOtherUserFallbackDirRefused(t *testing.T) {
 	otheruser.Require(t)
-	shared := filepath.Join(otheruser.Dir(t), "tmp")
-	if err := os.Mkdir(shared, 0o777); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chmod(shared, 0o777|os.ModeSticky); err != nil { // as /tmp
-		t.Fatal(err)
-	}
+	shared := otheruser.SharedTmp(t)
 	t.Setenv("TMPDIR", shared)
 	dir := FallbackRuntimeDir()
 	theirs := filepath.Join(shared, "theirs")

@@ -106,3 +106,17 @@ func Executable(t testing.TB) string {
 	}
 	return path
 }
+
+// SharedTmp returns a new directory like /tmp (mode 1777, inside a Dir):
+// both users may create entries in it, and neither may remove the other's.
+func SharedTmp(t testing.TB) string {
+	t.Helper()
+	d := filepath.Join(Dir(t), "tmp")
+	if err := os.Mkdir(d, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(d, 0o777|os.ModeSticky); err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
