@@ -5,8 +5,6 @@ import android.content.ComponentName
 import android.content.Intent
 import android.content.pm.PackageInfo
 import android.content.pm.ServiceInfo
-import android.content.pm.Signature
-import android.content.pm.SigningInfo
 import android.content.pm.ApplicationInfo
 import android.os.IBinder
 import android.os.ParcelFileDescriptor
@@ -14,7 +12,6 @@ import android.os.Process
 import io.github.httpipc.bhttp.Request
 import io.github.httpipc.client.ProviderIdentityException
 import io.github.httpipc.client.RefusedException
-import java.security.MessageDigest
 import java.util.concurrent.CompletableFuture
 import java.util.concurrent.ExecutionException
 import java.util.concurrent.TimeUnit
@@ -38,7 +35,6 @@ import org.robolectric.android.controller.ServiceController
 import org.robolectric.annotation.Config
 import org.robolectric.shadow.api.Shadow
 import org.robolectric.shadows.ShadowBinder
-import org.robolectric.shadows.ShadowSigningInfo
 
 /**
  * The Binder binding under Robolectric: the framework's own Binder, Parcel, Service,
@@ -76,25 +72,16 @@ class BinderTest {
     controllers.forEach { it.get().release.countDown() }
   }
 
-  private fun signingInfo(cert: ByteArray): SigningInfo {
-    val si = Shadow.newInstanceOf(SigningInfo::class.java)
-    Shadow.extract<ShadowSigningInfo>(si).setSignatures(arrayOf(Signature(cert)))
-    return si
-  }
 
-  private fun sha256(b: ByteArray) = MessageDigest.getInstance("SHA-256").digest(Signature(b).toByteArray()).joinToString("") { "%02x".format(it) }
 
   /** Starts a provider instance, as the system would on the first bind, and hands out its binder. */
   private fun startProvider(): TestProvider {
-    val intent = Intent().setComponent(component)
-    val c = Robolectric.buildService(TestProvider::class.java, intent).create()
+    val c = startForBind(app, TestProvider::class.java, component)
     controllers.add(c)
-    val binder = c.get().onBind(intent)
-    shadowOf(app).setComponentNameAndServiceForBindServiceForIntent(intent, component, binder)
     return c.get()
   }
 
-  private fun client(path: StreamPath = StreamPath.LINK, certs: Set<String> = setOf(sha256(ownCert))) =
+  private fun client(path: StreamPath = StreamPath.LINK, certs: Set<String> = setOf(sha256Of(ownCert))) =
     HttpIpcClient(app, AndroidServiceAddress.parse("android:${app.packageName}/${TestProvider::class.java.name}"), HttpIpcClientOptions(certs, streamPath = path))
       .also { clients.add(it) }
 
@@ -184,7 +171,7 @@ class BinderTest {
   @Test
   fun aProviderSignedWithAnotherCertificateIsNeverBound() {
     startProvider()
-    val c = client(certs = setOf(sha256(otherCert)))
+    val c = client(certs = setOf(sha256Of(otherCert)))
     try {
       get(c, "/hello").close()
       fail("bound a provider of another certificate")

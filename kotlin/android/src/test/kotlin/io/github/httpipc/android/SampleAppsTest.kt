@@ -2,15 +2,11 @@ package io.github.httpipc.android
 
 import android.app.Application
 import android.content.ComponentName
-import android.content.Intent
 import android.content.pm.ApplicationInfo
 import android.content.pm.PackageInfo
 import android.content.pm.ServiceInfo
-import android.content.pm.Signature
-import android.content.pm.SigningInfo
 import android.os.Process
 import java.io.File
-import java.security.MessageDigest
 import javax.xml.parsers.DocumentBuilderFactory
 import org.example.lms.LmsApiService
 import org.example.math.MathLesson
@@ -26,8 +22,6 @@ import org.robolectric.RuntimeEnvironment
 import org.robolectric.Shadows.shadowOf
 import org.robolectric.android.controller.ServiceController
 import org.robolectric.annotation.Config
-import org.robolectric.shadow.api.Shadow
-import org.robolectric.shadows.ShadowSigningInfo
 import org.w3c.dom.Element
 
 /**
@@ -66,11 +60,7 @@ class SampleAppsTest {
       applicationInfo = pm.getInternalMutablePackageInfo(LMS).applicationInfo
     })
     // The system starts the service on the first bind; Robolectric needs it done here.
-    val component = ComponentName(LMS, LmsApiService::class.java.name)
-    val intent = Intent().setComponent(component)
-    val c = Robolectric.buildService(LmsApiService::class.java, intent).create()
-    provider = c
-    shadowOf(app).setComponentNameAndServiceForBindServiceForIntent(intent, component, c.get().onBind(intent))
+    provider = startForBind(app, LmsApiService::class.java, ComponentName(LMS, LmsApiService::class.java.name))
   }
 
   @After
@@ -79,19 +69,13 @@ class SampleAppsTest {
     provider?.destroy()
   }
 
-  private fun signingInfo(cert: ByteArray): SigningInfo {
-    val si = Shadow.newInstanceOf(SigningInfo::class.java)
-    Shadow.extract<ShadowSigningInfo>(si).setSignatures(arrayOf(Signature(cert)))
-    return si
-  }
 
-  private fun sha256(b: ByteArray) = MessageDigest.getInstance("SHA-256").digest(Signature(b).toByteArray()).joinToString("") { "%02x".format(it) }
 
   @Test
   fun theLessonReadsClassesAndRecordsAStatementOverBinder() {
     // Over oneway transactions: Robolectric cannot make the socketpair of the descriptor path
     // (BinderTest.robolectricCannotMakeASocketpair).
-    val l = MathLesson.offline(app, certificates = setOf(sha256(lmsCert)), streamPath = StreamPath.LINK)
+    val l = MathLesson.offline(app, certificates = setOf(sha256Of(lmsCert)), streamPath = StreamPath.LINK)
     lesson = l
     val classes = l.classes()
     assertTrue(classes, classes.contains("\"Math 5A\"") && classes.contains("\"caller_uid\":${Process.myUid()}"))
@@ -101,7 +85,7 @@ class SampleAppsTest {
 
   @Test
   fun anLmsSignedWithAnotherCertificateIsNotTrusted() {
-    val l = MathLesson.offline(app, certificates = setOf(sha256(byteArrayOf(6, 6, 6))))
+    val l = MathLesson.offline(app, certificates = setOf(sha256Of(byteArrayOf(6, 6, 6))))
     lesson = l
     try {
       l.classes()

@@ -1,18 +1,19 @@
 package io.github.httpipc.android.auth
 
+import io.github.httpipc.android.sha256Of
+import io.github.httpipc.android.signingInfo
+import io.github.httpipc.android.startForBind
+
 import android.app.Application
 import android.content.ComponentName
 import android.content.Intent
 import android.content.pm.ServiceInfo
-import android.content.pm.Signature
-import android.content.pm.SigningInfo
 import android.net.Uri
 import android.os.Process
 import io.github.httpipc.android.AndroidServiceAddress
 import io.github.httpipc.android.HttpIpcClientOptions
 import io.github.httpipc.android.StreamPath
 import io.github.httpipc.client.ProviderIdentityException
-import java.security.MessageDigest
 import net.openid.appauth.AuthorizationRequest
 import net.openid.appauth.AuthorizationResponse
 import net.openid.appauth.AuthorizationServiceConfiguration
@@ -38,8 +39,6 @@ import org.robolectric.RuntimeEnvironment
 import org.robolectric.Shadows.shadowOf
 import org.robolectric.android.controller.ServiceController
 import org.robolectric.annotation.Config
-import org.robolectric.shadow.api.Shadow
-import org.robolectric.shadows.ShadowSigningInfo
 
 /**
  * Offline login with AppAuth under Robolectric: the authorization app is [LmsProvider], an
@@ -61,9 +60,7 @@ class IpcAuthorizationTest {
   fun setUp() {
     app = RuntimeEnvironment.getApplication()
     val pm = shadowOf(app.packageManager)
-    val si = Shadow.newInstanceOf(SigningInfo::class.java)
-    Shadow.extract<ShadowSigningInfo>(si).setSignatures(arrayOf(Signature(cert)))
-    pm.getInternalMutablePackageInfo(app.packageName).signingInfo = si
+    pm.getInternalMutablePackageInfo(app.packageName).signingInfo = signingInfo(cert)
     pm.addOrUpdateService(ServiceInfo().apply {
       packageName = app.packageName
       name = LmsProvider::class.java.name
@@ -71,12 +68,9 @@ class IpcAuthorizationTest {
       applicationInfo = app.applicationInfo
     })
     // Robolectric does not start services on bindService: create the provider as the system would.
-    val component = ComponentName(app.packageName, LmsProvider::class.java.name)
-    val intent = Intent().setComponent(component)
-    val c = Robolectric.buildService(LmsProvider::class.java, intent).create()
+    val c = startForBind(app, LmsProvider::class.java, ComponentName(app.packageName, LmsProvider::class.java.name))
     controllers.add(c)
     provider = c.get()
-    shadowOf(app).setComponentNameAndServiceForBindServiceForIntent(intent, component, provider.onBind(intent))
   }
 
   @After
@@ -84,7 +78,6 @@ class IpcAuthorizationTest {
     sessions.forEach { it.close() }
   }
 
-  private fun sha256(b: ByteArray) = MessageDigest.getInstance("SHA-256").digest(Signature(b).toByteArray()).joinToString("") { "%02x".format(it) }
 
   private val address get() = AndroidServiceAddress.parse("android:${app.packageName}/${LmsProvider::class.java.name}")
 
@@ -93,7 +86,7 @@ class IpcAuthorizationTest {
    * transactions): the handed-over descriptor needs java.io opened to Robolectric on this JVM.
    */
   private fun trusted(svc: String, signedBy: ByteArray) =
-    TrustedProvider(svc, address, HttpIpcClientOptions(setOf(sha256(signedBy)), streamPath = StreamPath.LINK))
+    TrustedProvider(svc, address, HttpIpcClientOptions(setOf(sha256Of(signedBy)), streamPath = StreamPath.LINK))
 
   private fun auth(
     server: AuthorizationServer = AuthorizationServer(issuer, lms, issInResponse = true),

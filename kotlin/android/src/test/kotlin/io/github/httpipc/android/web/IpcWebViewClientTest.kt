@@ -1,10 +1,11 @@
 package io.github.httpipc.android.web
 
+import io.github.httpipc.android.sha256Of
+import io.github.httpipc.android.signingInfo
+import io.github.httpipc.android.startForBind
+
 import android.content.ComponentName
-import android.content.Intent
 import android.content.pm.ServiceInfo
-import android.content.pm.Signature
-import android.content.pm.SigningInfo
 import android.net.Uri
 import android.webkit.WebResourceRequest
 import io.github.httpipc.HttpHandler
@@ -13,7 +14,6 @@ import io.github.httpipc.android.HttpIpcClient
 import io.github.httpipc.android.HttpIpcClientOptions
 import io.github.httpipc.android.HttpIpcService
 import io.github.httpipc.android.StreamPath
-import java.security.MessageDigest
 import org.junit.After
 import org.junit.Assert.assertEquals
 import org.junit.Assert.assertNull
@@ -25,8 +25,6 @@ import org.robolectric.RobolectricTestRunner
 import org.robolectric.RuntimeEnvironment
 import org.robolectric.Shadows.shadowOf
 import org.robolectric.annotation.Config
-import org.robolectric.shadow.api.Shadow
-import org.robolectric.shadows.ShadowSigningInfo
 
 /** The lesson's assets and API: `GET /api/lesson.js` and `GET /api/big?n=N` (N bytes, streamed). */
 class AssetsProvider : HttpIpcService() {
@@ -63,20 +61,15 @@ class IpcWebViewClientTest {
     val app = RuntimeEnvironment.getApplication()
     val cert = byteArrayOf(5, 6, 7)
     val pm = shadowOf(app.packageManager)
-    val si = Shadow.newInstanceOf(SigningInfo::class.java)
-    Shadow.extract<ShadowSigningInfo>(si).setSignatures(arrayOf(Signature(cert)))
-    pm.getInternalMutablePackageInfo(app.packageName).signingInfo = si
+    pm.getInternalMutablePackageInfo(app.packageName).signingInfo = signingInfo(cert)
     pm.addOrUpdateService(ServiceInfo().apply {
       packageName = app.packageName
       name = AssetsProvider::class.java.name
       exported = true
       applicationInfo = app.applicationInfo
     })
-    val component = ComponentName(app.packageName, AssetsProvider::class.java.name)
-    val intent = Intent().setComponent(component)
-    val service = Robolectric.buildService(AssetsProvider::class.java, intent).create().get()
-    shadowOf(app).setComponentNameAndServiceForBindServiceForIntent(intent, component, service.onBind(intent))
-    val digest = MessageDigest.getInstance("SHA-256").digest(Signature(cert).toByteArray()).joinToString("") { "%02x".format(it) }
+    startForBind(app, AssetsProvider::class.java, ComponentName(app.packageName, AssetsProvider::class.java.name))
+    val digest = sha256Of(cert)
     client = HttpIpcClient(app, AndroidServiceAddress.parse("android:${app.packageName}/${AssetsProvider::class.java.name}"),
       HttpIpcClientOptions(setOf(digest), streamPath = StreamPath.LINK))
     web = IpcWebViewClient("https://appassets.androidplatform.net/api/", client.callFactory())
