@@ -154,9 +154,12 @@ class BinderTest {
     ShadowBinder.setCallingUid(strangerUid)
     ShadowBinder.setCallingPid(4242)
     try {
-      val r = c.messageTransport().execute(Request("GET", "http", "provider", "/hello"))
-      assertEquals(403, r.status)
-      assertEquals("forbidden", r.fields["httpipc-error"])
+      try {
+        c.messageTransport().execute(Request("GET", "http", "provider", "/hello"))
+        fail("a stranger's call was served")
+      } catch (e: RefusedException) {
+        assertTrue(e.reason, e.reason.contains("com.example.stranger"))
+      }
       try {
         get(c, "/hello").close()
         fail("a stranger's stream was served")

@@ -1,9 +1,13 @@
 package io.github.httpipc.message
 
 import io.github.httpipc.bhttp.Bhttp
+import io.github.httpipc.bhttp.BhttpException
+import io.github.httpipc.bhttp.ErrorResponse
 import io.github.httpipc.bhttp.Limits
 import io.github.httpipc.bhttp.Request
 import io.github.httpipc.bhttp.Response
+import io.github.httpipc.client.IpcProtocolException
+import io.github.httpipc.client.RefusedException
 import java.io.IOException
 
 /**
@@ -20,7 +24,7 @@ fun interface MessageChannel {
 class MessageTooLargeException(message: String) : IOException(message)
 
 /**
- * The client side of message mode (protocol section 8a): sends each request as one message
+ * The client side of message mode (protocol section 9): sends each request as one message
  * over [channel] and decodes the one message that answers it. Bodies are held in memory,
  * bounded by [maxMessageSize]. Safe for concurrent use if [channel] is.
  *
@@ -35,8 +39,10 @@ class MessageTransport(
 ) {
   /**
    * Sends [request] and returns the response. A request that does not fit in one message fails
-   * with [MessageTooLargeException] before anything is sent; an undecodable response with a
-   * [io.github.httpipc.bhttp.BhttpException]. A response to HEAD has empty content.
+   * with [MessageTooLargeException] before anything is sent. A provider's refusal of the caller
+   * (`403` with `httpipc-error: forbidden`, or `503` with `httpipc-error: too-many`) fails with
+   * [RefusedException] carrying its reason, as a refusal preface does on a stream, and an
+   * undecodable response with [IpcProtocolException]. A response to HEAD has empty content.
    */
   fun execute(request: Request): Response {
     if (request.content.size > maxMessageSize) {
@@ -50,6 +56,15 @@ class MessageTransport(
     if (out.size > maxMessageSize) {
       throw MessageTooLargeException("response message of ${out.size} bytes, channel limit $maxMessageSize bytes")
     }
-    return if (request.method == "HEAD") Bhttp.decodeHeadResponse(out, limits) else Bhttp.decodeResponse(out, limits)
+    val resp = try {
+      if (request.method == "HEAD") Bhttp.decodeHeadResponse(out, limits) else Bhttp.decodeResponse(out, limits)
+    } catch (e: BhttpException) {
+      throw IpcProtocolException("response message: ${e.message}", e)
+    }
+    val code = resp.fields[ErrorResponse.FIELD]
+    if (resp.status == 403 && code == ErrorResponse.FORBIDDEN || resp.status == 503 && code == ErrorResponse.TOO_MANY) {
+      throw RefusedException(String(resp.content, Charsets.UTF_8).trim().ifEmpty { "(no reason given)" })
+    }
+    return resp
   }
 }

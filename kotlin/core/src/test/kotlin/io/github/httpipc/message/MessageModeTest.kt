@@ -5,10 +5,13 @@ import io.github.httpipc.PeerCredentials
 import io.github.httpipc.Policy
 import io.github.httpipc.bhttp.Bhttp
 import io.github.httpipc.bhttp.BhttpVectorsTest.Companion.root
+import io.github.httpipc.bhttp.ErrorResponse
 import io.github.httpipc.bhttp.Fields
 import io.github.httpipc.bhttp.Limits
 import io.github.httpipc.bhttp.Request
 import io.github.httpipc.bhttp.Response
+import io.github.httpipc.client.IpcProtocolException
+import io.github.httpipc.client.RefusedException
 import org.json.JSONArray
 import org.junit.jupiter.api.DynamicTest
 import org.junit.jupiter.api.Test
@@ -142,6 +145,21 @@ class MessageModeTest {
     assertEquals(200, resp.status)
     assertContentEquals("abcd".toByteArray(), resp.content)
     assertEquals("4", resp.fields["content-length"])
+  }
+
+  @Test
+  fun transportReportsRefusalsAsOnAStream() {
+    val req = Request("GET", "http", "lms", "/")
+    val refusing = MessageServer(vectorHandler, Policy { "uid 4242 is not admitted" })
+    val e = assertThrows<RefusedException> { MessageTransport({ refusing.serveMessage(it, self) }).execute(req) }
+    assertEquals("uid 4242 is not admitted", e.reason)
+    val overCap = MessageTransport({ ErrorResponse.encode(503, ErrorResponse.TOO_MANY, "too many connections") })
+    assertEquals("too many connections", assertThrows<RefusedException> { overCap.execute(req) }.reason)
+    // The API's own 403, without httpipc-error, is a response.
+    val api = MessageTransport({ Bhttp.encodeResponse(Response(403, content = "no".toByteArray())) })
+    assertEquals(403, api.execute(req).status)
+    val garbage = MessageTransport({ byteArrayOf(9, 9, 9) })
+    assertThrows<IpcProtocolException> { garbage.execute(req) }
   }
 
   @Test
