@@ -98,7 +98,7 @@ func (cc *clientConn) roundTrip(req *http.Request) (*http.Response, error) {
 	cc.prefaceSent = true
 	if err != nil && !cc.prefaceRead {
 		// A provider refuses a peer or a connection over its caps before
-		// reading anything (docs/PROTOCOL.md, section 4), so the write
+		// reading anything (docs/PROTOCOL.md, section 6), so the write
 		// can fail with its refusal waiting to be read.
 		_ = cc.nc.SetReadDeadline(time.Now().Add(time.Second))
 		if rerr := cc.readPreface(); errors.Is(rerr, ErrRefused) {
@@ -330,7 +330,7 @@ func (rb *responseBody) done() {
 			ok = ok && err == nil
 		default:
 			// The response is complete before the request content was
-			// sent whole: stop sending (docs/PROTOCOL.md, section 5).
+			// sent whole: stop sending (docs/PROTOCOL.md, section 7).
 			// Closing the connection ends the writer; its error is not
 			// this request's failure.
 			ok = false

@@ -58,12 +58,12 @@ const (
 )
 
 // ErrorField names the field a provider adds to every response it
-// generates itself (docs/PROTOCOL.md, section 6), so that a client can tell
+// generates itself (docs/PROTOCOL.md, section 4), so that a client can tell
 // it from a response of the handler. Its value is one of the Error codes.
 const ErrorField = httpmsg.ErrorField
 
 // The values of ErrorField, with the status each comes with
-// (docs/PROTOCOL.md, section 6). A client treats a code it does not know
+// (docs/PROTOCOL.md, section 4). A client treats a code it does not know
 // like a response of its status.
 const (
 	// ErrorMalformed (400): the request breaks RFC 9292 or a rule of the

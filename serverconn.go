@@ -503,7 +503,7 @@ func (w *responseWriter) sendHead() {
 	b, err := bhttp.AppendResponseHead(w.startBuf(), w.Status, httpmsg.ResponseHeader(w.ResponseState.Header))
 	if err != nil {
 		// The provider answers in the handler's place (PROTOCOL.md,
-		// section 6); what the handler writes afterwards is dropped and
+		// section 4); what the handler writes afterwards is dropped and
 		// the connection closes.
 		w.sc.srv.logger().Error("httpipc: handler set an invalid header", "err", err, "path", w.req.URL.Path)
 		b = w.sc.wbuf[:0]

@@ -130,7 +130,7 @@ func lower(c byte) byte {
 // appendFieldLines appends the field lines of h, leaving out hop-by-hop
 // fields when skipHop is set. Names are lowercase and sorted bytewise as
 // lowercase, so the encoding is deterministic; the values of one name keep
-// their order (docs/PROTOCOL.md, section 5).
+// their order (docs/PROTOCOL.md, section 3).
 //
 // A contentLength of 0 or more adds a content-length line, in its sorted
 // place, when h has none.

@@ -13,7 +13,7 @@ const (
 	IndeterminateLengthResponse = 3
 )
 
-// Limits and ranges of the decoder (docs/PROTOCOL.md, section 6).
+// Limits and ranges of the decoder (docs/PROTOCOL.md, section 4).
 const (
 	defaultMaxFieldSectionSize  = 64 << 10
 	informationalMin, finalMin  = 100, 200

@@ -7,12 +7,12 @@
 // org.httpipc.Provider:
 //
 //   - Call(ay) -> ay: message mode, one RFC 9292 request message in, one
-//     response message out (docs/PROTOCOL.md, section 8a);
+//     response message out (docs/PROTOCOL.md, section 9);
 //   - Connect() -> h: descriptor handoff: the provider returns one end of a
 //     socketpair and serves the stream protocol on the other, so requests of
 //     any size and number then bypass the bus;
 //   - Open(o) -> s, Frame(o, t, ay), Close(o): a link for streams over
-//     messages (section 8c), for when descriptors cannot pass: Client.Mux
+//     messages (section 12), for when descriptors cannot pass: Client.Mux
 //     returns a message.Mux whose streams carry the stream protocol in
 //     16 KiB method calls, with flow control. A link fails with ErrPeerGone
 //     as soon as the other end leaves the bus.

@@ -15,7 +15,7 @@ import (
 )
 
 // LinkInterface is the interface of the object a client exports for each
-// link, at the path that names the link (docs/PROTOCOL.md, section 8c).
+// link, at the path that names the link (docs/PROTOCOL.md, section 12).
 const LinkInterface = "org.httpipc.Link"
 
 // Bounds of what a link holds for the reader. The bus delivers a

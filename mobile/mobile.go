@@ -108,7 +108,7 @@ func (p *Provider) serveConn(c net.Conn) error {
 }
 
 // ServeLink serves the streams that the caller with callerUID and callerPID
-// opens on link (streams over messages, docs/PROTOCOL.md section 8b), until
+// opens on link (streams over messages, docs/PROTOCOL.md section 10), until
 // the link closes.
 func (p *Provider) ServeLink(link *Link, callerUID, callerPID int64) {
 	mux := link.mux(false, creds(callerUID, callerPID))
@@ -176,7 +176,7 @@ func NewFDClient(fd int64) (*Client, error) {
 
 // NewLinkClient returns a client whose requests run as streams over link,
 // concurrently, with bodies of any size (streams over messages,
-// docs/PROTOCOL.md section 8b).
+// docs/PROTOCOL.md section 10).
 func NewLinkClient(link *Link) *Client {
 	mux := link.mux(true, nil)
 	tr := &httpipc.Transport{DialContext: mux.Open, Provider: httpipc.AllowAny()}

@@ -84,7 +84,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		FlushInterval: -1, // stream responses as they come
 		ErrorLog:      slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		// serve's own failure is told apart from the upstream API's own
-		// 502 by the httpipc-error field (docs/PROTOCOL.md, section 6).
+		// 502 by the httpipc-error field (docs/PROTOCOL.md, section 4).
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if r.Context().Err() != nil {
 				return // the caller went away

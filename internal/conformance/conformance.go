@@ -37,16 +37,16 @@ type Config struct {
 	EchoPath string
 
 	// Slow enables the cases that wait for the provider's connection
-	// deadlines (section 6, Limits); they take several seconds each.
+	// deadlines (section 4, Limits); they take several seconds each.
 	Slow bool
 
 	// MaxHeaderBytes is the provider's limit on a request's control data
-	// and header section. Zero means the default of section 6, 64 KiB.
+	// and header section. Zero means the default of section 4, 64 KiB.
 	MaxHeaderBytes int
 
 	// PrefaceTimeout and ReadHeaderTimeout are the provider's deadlines for
 	// the client preface and for a request head. Zero means the defaults of
-	// section 6: 5 and 10 seconds.
+	// section 4: 5 and 10 seconds.
 	PrefaceTimeout    time.Duration
 	ReadHeaderTimeout time.Duration
 

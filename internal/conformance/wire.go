@@ -17,7 +17,7 @@ import (
 	"github.com/httpipc/httpipc/internal/httpmsg"
 )
 
-// magic starts every preface (section 4).
+// magic starts every preface (section 6).
 var magic = [8]byte{0x89, 'I', 'P', 'C', '\r', '\n', 0x1a, '\n'}
 
 const (
@@ -215,7 +215,7 @@ func (r *response) String() string {
 	return s
 }
 
-// readResponse reads one whole response under the rules of section 5.
+// readResponse reads one whole response under the rules of section 3.
 // head says it answers a HEAD request.
 func (c *conn) readResponse(head bool) (*response, error) {
 	start := c.pos()
@@ -237,7 +237,7 @@ func (c *conn) readResponse(head bool) (*response, error) {
 func (c *conn) decodeError(err error, what string) error {
 	switch {
 	case errors.Is(err, bhttp.ErrMalformed), errors.Is(err, bhttp.ErrTooLarge):
-		return fmt.Errorf("%s does not follow section 5: %w", what, err)
+		return fmt.Errorf("%s does not follow section 3: %w", what, err)
 	case err == io.EOF:
 		return fmt.Errorf("the provider closed the connection instead of sending a %s", what)
 	case isClosed(err):
@@ -247,7 +247,7 @@ func (c *conn) decodeError(err error, what string) error {
 }
 
 // expectGenerated reads the response a provider generates for a protocol
-// error (section 6) and checks its exact form: status, the fields
+// error (section 4) and checks its exact form: status, the fields
 // cache-control, content-type and httpipc-error in that order, no
 // content-length, one line of UTF-8 text ending in LF in one chunk, an empty
 // trailer section, indeterminate-length framing; then the provider closes
@@ -280,7 +280,7 @@ func checkGeneratedForm(r *response) error {
 	}
 	want := httpmsg.AppendErrorResponse(bhttp.AppendResponseStart(nil), r.head.Status, r.errorCode(), strings.TrimSuffix(body, "\n"))
 	if !bytes.Equal(r.raw, want) {
-		return fmt.Errorf("the response is not in the form of section 6 (fields cache-control, content-type: text/plain; charset=utf-8, httpipc-error in that order; the body in one chunk; an empty trailer section; framing indicator 3):\ngot  % x\nwant % x", r.raw, want)
+		return fmt.Errorf("the response is not in the form of section 4 (fields cache-control, content-type: text/plain; charset=utf-8, httpipc-error in that order; the body in one chunk; an empty trailer section; framing indicator 3):\ngot  % x\nwant % x", r.raw, want)
 	}
 	return nil
 }

@@ -12,11 +12,11 @@ import (
 )
 
 // ErrorField names the field a provider adds to a response it generates
-// itself for a protocol error (docs/PROTOCOL.md, section 6).
+// itself for a protocol error (docs/PROTOCOL.md, section 4).
 const ErrorField = "Httpipc-Error"
 
 // The values of ErrorField: one table of them is in docs/PROTOCOL.md,
-// section 6.
+// section 4.
 const (
 	CodeMalformed        = "malformed"          // 400: the request could not be decoded
 	CodeForbidden        = "forbidden"          // 403: message mode, the caller's policy refused it

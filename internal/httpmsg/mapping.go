@@ -11,13 +11,13 @@ import (
 	"github.com/httpipc/httpipc/bhttp"
 )
 
-// The HTTP mapping of docs/PROTOCOL.md, section 5: how a decoded message
+// The HTTP mapping of docs/PROTOCOL.md, section 3: how a decoded message
 // becomes the *http.Request or *http.Response that Go code sees, and back.
 // The stream server and client and message mode all go through here, so a
 // rule is written once.
 
 // NewRequest builds the request a handler sees for a decoded request head
-// (docs/PROTOCOL.md, section 5, rule 4): the path must be in origin form or
+// (docs/PROTOCOL.md, section 3, rule 4): the path must be in origin form or
 // "*"; the authority is the request's Host, or the host field when the
 // authority is empty, and a host field is removed from the header either
 // way; ContentLength comes from the framing, else from the Content-Length
@@ -70,7 +70,7 @@ func NewRequest(ctx context.Context, head *bhttp.RequestHead) (*http.Request, er
 }
 
 // ClientRequestHead returns the control data and header section a client
-// sends for req (docs/PROTOCOL.md, section 5, rule 4): the method, GET when
+// sends for req (docs/PROTOCOL.md, section 3, rule 4): the method, GET when
 // empty; the URL's scheme, "http" when empty; req.Host, else the URL's
 // host, as the authority; the URL's path and query. ContentLength is left
 // at zero, for the caller to set when it frames the content.
@@ -148,13 +148,13 @@ const (
 	// Superfluous: the final status was chosen before; the call is ignored.
 	Superfluous HeaderAction = iota
 	// Informational: send an informational (1xx) response with the
-	// handler's header now (section 5, rule 7).
+	// handler's header now (section 3, rule 7).
 	Informational
 	// Final: the final status is set; the head goes out with the first
 	// content, a flush or the end of the handler.
 	Final
 	// Replaced: as Final, but the handler's status cannot be carried (101,
-	// or above 599) and 500 was set in its place (section 5, rule 4); the
+	// or above 599) and 500 was set in its place (section 3, rule 4); the
 	// writer logs it.
 	Replaced
 )
@@ -172,7 +172,7 @@ type ResponseState struct {
 	// WroteHeader is set once the final status is chosen.
 	WroteHeader bool
 	// NoBody is set for a response without content: to HEAD, a 204 or a
-	// 304 (section 5, rule 6).
+	// 304 (section 3, rule 6).
 	NoBody bool
 	// Declared is the Content-Length the handler set when it chose the
 	// final status, or -1.

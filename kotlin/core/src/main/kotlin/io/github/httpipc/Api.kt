@@ -20,7 +20,7 @@ data class PeerCredentials(val uid: Int, val gid: Int = -1, val pid: Int = -1)
  * Decides whether a peer may talk to this process.
  *
  * A provider consults its policy before it reads a request; a refused peer gets the error
- * response `403 forbidden` (protocol section 6) carrying the reason.
+ * response `403 forbidden` (protocol section 4) carrying the reason.
  */
 fun interface Policy {
   /**
@@ -85,7 +85,7 @@ interface ServerResponse {
  * A provider's extension point: answers one request.
  *
  * A handler that throws before the response head is sent causes the error response
- * `500 handler-panic` (protocol section 6); one that throws later aborts the response.
+ * `500 handler-panic` (protocol section 4); one that throws later aborts the response.
  */
 fun interface HttpHandler {
   /** Answers [request] through [response]; the response ends when this returns. */

@@ -3,7 +3,7 @@ package io.github.httpipc
 import io.github.httpipc.transport.UnixSockets
 
 /**
- * The usual [Policy] values (protocol section 7).
+ * The usual [Policy] values (protocol section 5).
  *
  * A provider's default is [sameUser]; a client's default check of its provider is
  * [sameUserOrRoot].
@@ -69,7 +69,7 @@ object Policies {
   /**
    * Whether [policy] admits a peer that no real policy names (uid and gid 2^31-2). A policy that
    * does admits every user, which a provider must not do on a socket no file permission guards
-   * (protocol section 7).
+   * (protocol section 5).
    */
   fun admitsAnyUser(policy: Policy): Boolean =
     policy.check(PeerCredentials(STRANGER_ID, STRANGER_ID, -1)) == null

@@ -34,7 +34,7 @@ object HttpIpcBinder {
   /** Opens a link: takes the client's link binder, answers the provider's. */
   const val OPEN_LINK: Int = IBinder.FIRST_CALL_TRANSACTION + 2
 
-  /** On a link binder, oneway: one frame of protocol section 8b. */
+  /** On a link binder, oneway: one frame of protocol section 10. */
   const val FRAME: Int = IBinder.FIRST_CALL_TRANSACTION
 
   /** On a link binder, oneway: the sender closed the link. */

@@ -22,7 +22,7 @@ import okio.BufferedSink
  * The request path is appended to the base URL's path; `x-forwarded-host` and
  * `x-forwarded-proto` tell the upstream what the client asked for. Hop-by-hop fields are not
  * forwarded. When the upstream cannot be reached or fails before its response head, the answer
- * is `502` with `httpipc-error: upstream-failed` (protocol section 6), so that a client can tell
+ * is `502` with `httpipc-error: upstream-failed` (protocol section 4), so that a client can tell
  * it from the upstream's own 502. Redirects are passed through, not followed.
  */
 class UpstreamHandler @JvmOverloads constructor(

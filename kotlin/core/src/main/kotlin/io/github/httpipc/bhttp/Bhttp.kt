@@ -58,10 +58,10 @@ private val EMPTY = ByteArray(0)
 private val NONE = Fields()
 
 /**
- * Whole messages (RFC 9292 held in memory, protocol section 8a): both framings, truncated
+ * Whole messages (RFC 9292 held in memory, protocol section 9): both framings, truncated
  * trailing sections and zero padding are accepted on decoding; any non-zero byte after the
  * message is malformed. Encoding produces indeterminate-length messages with the content in
- * one chunk, equal byte for byte to every encoder that follows protocol section 5.
+ * one chunk, equal byte for byte to every encoder that follows protocol section 3.
  */
 object Bhttp {
   /** Decodes a request held whole in [bytes]. */

@@ -1,7 +1,7 @@
 package io.github.httpipc.bhttp
 
 /**
- * The responses a provider generates itself for protocol errors (protocol section 6), on
+ * The responses a provider generates itself for protocol errors (protocol section 4), on
  * streams and in message mode: the status, the fields `cache-control: no-store`,
  * `content-type: text/plain; charset=utf-8` and `httpipc-error: CODE`, no `content-length`,
  * and one line of text in one chunk.
@@ -10,7 +10,7 @@ object ErrorResponse {
   /** The field that marks a response httpipc generated itself. */
   const val FIELD: String = "httpipc-error"
 
-  /** 400: the request breaks RFC 9292 or a rule of protocol section 5. */
+  /** 400: the request breaks RFC 9292 or a rule of protocol section 3. */
   const val MALFORMED: String = "malformed"
 
   /** 403: message mode, the provider's policy refused the caller. */
@@ -25,7 +25,7 @@ object ErrorResponse {
   /** 500: message mode, the handler's response does not fit in one message. */
   const val RESPONSE_TOO_LARGE: String = "response-too-large"
 
-  /** 500: the handler's response head cannot be encoded (a field breaking protocol section 5, rule 3). */
+  /** 500: the handler's response head cannot be encoded (a field breaking protocol section 3, rule 3). */
   const val INVALID_RESPONSE: String = "invalid-response"
 
   /** 502: an adapter could not get an answer from the HTTP server it forwards to. */

@@ -18,7 +18,7 @@ class BhttpException(
     /** The name of the class in the test vectors. */
     val vectorName: String,
   ) {
-    /** The input breaks RFC 9292 or a rule of protocol section 5. */
+    /** The input breaks RFC 9292 or a rule of protocol section 3. */
     MALFORMED("malformed"),
 
     /** A part of the message is larger than the [Limits] allow. */
@@ -42,7 +42,7 @@ class BhttpException(
  *
  * @property maxFieldSectionSize bounds the encoded size of the request control data plus the
  *   header section, and separately of each trailer section and each response header section
- *   (informational or final), counted as protocol section 6 defines.
+ *   (informational or final), counted as protocol section 4 defines.
  */
 class Limits(val maxFieldSectionSize: Int = DEFAULT_MAX_FIELD_SECTION_SIZE) {
   init {

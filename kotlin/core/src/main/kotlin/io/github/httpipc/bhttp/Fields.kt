@@ -4,7 +4,7 @@ package io.github.httpipc.bhttp
  * An ordered list of field lines (a header or trailer section).
  *
  * Names are compared case-insensitively and stored in lowercase, as they travel in Binary HTTP
- * (protocol section 5, rule 3). The lines of one name keep their order, which is significant;
+ * (protocol section 3, rule 3). The lines of one name keep their order, which is significant;
  * the order of lines of different names carries no meaning. Iteration yields `(name, value)`
  * pairs in insertion order. Names and values are checked only when encoded ([MessageWriter]).
  *

@@ -38,7 +38,7 @@ class ResponseHead(
   override fun toString() = "ResponseHead($status, $fields, contentLength=$contentLength)"
 }
 
-/** Checks of field names, values and control data (protocol section 5, rules 3 and 4). */
+/** Checks of field names, values and control data (protocol section 3, rules 3 and 4). */
 internal object Syntax {
   private val TOKEN = BooleanArray(128).also { t ->
     for (c in '0'..'9') t[c.code] = true

@@ -5,7 +5,7 @@ import java.io.InputStream
 
 /**
  * Decodes a sequence of Binary HTTP messages (RFC 9292) from a byte stream, under the rules of
- * a message on a stream (protocol section 5): no truncation, no padding, each message ends
+ * a message on a stream (protocol section 3): no truncation, no padding, each message ends
  * where the next begins.
  *
  * Read a head with [readRequestHead] or [readResponseHead], then read [content] until it
@@ -102,7 +102,7 @@ class MessageReader(
         if (st < 100 || st > 599) throw BhttpException.malformed("status code $st is not in 100-599")
         val fields = readFields("header section", limits.maxFieldSectionSize)
         if (st >= 200) {
-          // A response to HEAD, a 204 and a 304 have no content (protocol section 5, rule 6).
+          // A response to HEAD, a 204 and a 304 have no content (protocol section 3, rule 6).
           val noContent = head || st == 204L || st == 304L
           head = false
           val cl = startContent(fields, noContent)

@@ -4,7 +4,7 @@ import java.io.OutputStream
 
 /**
  * Encodes Binary HTTP messages (RFC 9292) in indeterminate-length framing onto [out], as
- * protocol section 5 requires of a sender: field lines sorted bytewise by name (the lines of
+ * protocol section 3 requires of a sender: field lines sorted bytewise by name (the lines of
  * one name in order), hop-by-hop fields left out of header sections, content in chunks, and
  * every message complete (content and trailer sections always present).
  *

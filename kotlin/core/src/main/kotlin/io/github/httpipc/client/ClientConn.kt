@@ -32,7 +32,7 @@ import okio.Source
 import okio.Timeout
 import okio.buffer
 
-/** A failure after which the request may be sent again on a new connection (protocol section 6, Retries). */
+/** A failure after which the request may be sent again on a new connection (protocol section 7, Retries). */
 internal class RetryableException(val failure: IOException, val notSent: Boolean) : IOException(failure.message, failure)
 
 /** One connection of an [HttpipcCallFactory]; it carries one request at a time. */
@@ -96,7 +96,7 @@ internal class ClientConn(private val ch: StreamConnection, maxHeaderBytes: Int,
       ch.closedBecause?.let { close(); throw it }
       if (!prefaceRead) {
         // A provider refuses before reading anything, so the write can fail with its
-        // refusal waiting to be read (protocol section 4).
+        // refusal waiting to be read (protocol section 6).
         try {
           readDeadline.within(Duration.ofSeconds(1)) { readPreface() }
         } catch (r: RefusedException) {
@@ -236,7 +236,7 @@ internal class ClientConn(private val ch: StreamConnection, maxHeaderBytes: Int,
   private fun release(writeDone: CompletableFuture<Throwable?>?) {
     val ok = writeDone == null || (writeDone.isDone && writeDone.join() == null)
     // A response complete before the request content was sent whole: stop sending and close
-    // (protocol section 5, Sequencing).
+    // (protocol section 7, Sequencing).
     if (ok) pool.put(this) else close()
   }
 

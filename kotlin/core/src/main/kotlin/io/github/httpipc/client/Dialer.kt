@@ -7,7 +7,7 @@ import java.io.OutputStream
 
 /**
  * One byte-stream connection to a provider, on which the client speaks the stream protocol
- * (protocol sections 4 to 6): a Unix socket, a descriptor a provider handed over, a stream of a
+ * (protocol sections 6 and 7): a Unix socket, a descriptor a provider handed over, a stream of a
  * multiplexer.
  *
  * [close] may be called from any thread while another thread is blocked reading [input] or
@@ -39,7 +39,7 @@ interface StreamConnection : Closeable {
 
 /**
  * Opens connections to one provider for an [HttpipcCallFactory]. The dialer checks the
- * provider's identity before it returns a connection (protocol section 7): nothing is sent on
+ * provider's identity before it returns a connection (protocol section 5): nothing is sent on
  * a connection before [dial] returns.
  */
 fun interface Dialer {

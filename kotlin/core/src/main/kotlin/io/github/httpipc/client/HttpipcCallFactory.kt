@@ -45,7 +45,7 @@ import okhttp3.Response
  * [HttpipcClientOptions.providerPolicy] before anything is sent (default: same user or root).
  * A request that failed on a reused connection before any byte of the response arrived is sent
  * again on a new connection when it is idempotent or carries `idempotency-key` (protocol
- * section 6). A refusal is reported as [RefusedException], a protocol violation as
+ * section 7). A refusal is reported as [RefusedException], a protocol violation as
  * [IpcProtocolException], and a provider that stops mid-response as an `IOException` on the
  * body, never as a short body. Cancelling a call closes its connection, which cancels the
  * handler on the provider. Request bodies of unknown or large length are streamed in chunks

@@ -19,7 +19,7 @@ import java.io.InputStream
 import java.io.OutputStream
 
 /**
- * The provider side of message mode (protocol section 8a): turns one request message into one
+ * The provider side of message mode (protocol section 9): turns one request message into one
  * response message by running [handler].
  *
  * It always answers with a response: a peer [policy] refuses gets `403 forbidden`, a request
@@ -155,7 +155,7 @@ class MessageServer(
         w.end(trailers)
         w.flush()
       } catch (e: IllegalArgumentException) {
-        // The handler set a field that may not be sent (protocol section 5, rule 3).
+        // The handler set a field that may not be sent (protocol section 3, rule 3).
         return ErrorResponse.encode(500, ErrorResponse.INVALID_RESPONSE, e.message ?: "invalid response head")
       }
       if (out.size() > max) {

@@ -15,7 +15,7 @@ import kotlin.concurrent.withLock
 
 /**
  * A message channel that carries messages both ways independently, for streams over messages
- * (protocol section 8b): Binder oneway transactions through a Messenger, an XPC connection, a
+ * (protocol section 10): Binder oneway transactions through a Messenger, an XPC connection, a
  * pair of D-Bus method calls or signals.
  *
  * The link only sends: messages that arrive from the peer are pushed into the mux by the host
@@ -74,7 +74,7 @@ class StreamBrokenException(message: String) : IOException(message)
 class MuxProtocolException(message: String) : IOException("message: streams-over-messages protocol error: $message")
 
 /**
- * Carries many byte streams over one [Link], with flow control (protocol section 8b), so that
+ * Carries many byte streams over one [Link], with flow control (protocol section 10), so that
  * the stream protocol runs over a message channel: the client opens a stream with [open] for
  * each connection it would have dialled, the provider takes them with [accept] and serves each
  * as a connection.

@@ -20,7 +20,7 @@ import java.util.logging.Level
 import java.util.logging.Logger
 
 /**
- * The provider side of the stream protocol (protocol sections 4 to 7): serves [handler] to the
+ * The provider side of the stream protocol (protocol sections 3 to 7): serves [handler] to the
  * peers its [options] admit, on Unix sockets ([serve]) or on any byte stream
  * ([serveConnection]).
  *
@@ -254,7 +254,7 @@ class IpcServer(
 }
 
 /**
- * Whether the client that sent this request has gone away (protocol section 6: the provider
+ * Whether the client that sent this request has gone away (protocol section 7: the provider
  * notices the client closing once the request has been received whole). It is meaningful for
  * requests an [IpcServer] serves and false for others. The first call starts watching the
  * connection.

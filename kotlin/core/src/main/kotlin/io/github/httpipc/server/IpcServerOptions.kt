@@ -5,7 +5,7 @@ import io.github.httpipc.Policy
 import java.time.Duration
 
 /**
- * The settings of an [IpcServer]. The defaults are those of protocol section 6; build others
+ * The settings of an [IpcServer]. The defaults are those of protocol section 4; build others
  * with [Builder], or change some with [newBuilder]. Instances are immutable.
  */
 class IpcServerOptions private constructor(b: Builder) {
@@ -102,7 +102,7 @@ class IpcServerOptions private constructor(b: Builder) {
 
   /** The default options. */
   companion object {
-    /** Options with every default of protocol section 6 and the [Policies.sameUser] policy. */
+    /** Options with every default of protocol section 4 and the [Policies.sameUser] policy. */
     @JvmStatic
     fun defaults(): IpcServerOptions = Builder().build()
   }

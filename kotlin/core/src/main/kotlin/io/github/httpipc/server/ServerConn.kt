@@ -318,7 +318,7 @@ internal class StreamRequest(
     } catch (e: IOException) {
       failure = e
       // The request's own fault, found while the handler reads: answered
-      // for the handler if it has not answered (PROTOCOL.md section 6).
+      // for the handler if it has not answered (PROTOCOL.md section 4).
       if (e is BhttpException) {
         when (e.kind) {
           BhttpException.Kind.TOO_LARGE -> response.badBody(431, "too-large", e.message ?: "too large")
@@ -437,7 +437,7 @@ internal class StreamResponse(private val conn: ServerConn, private val req: Str
       w.responseHead(st, headers)
       status = st
     } catch (e: IllegalArgumentException) {
-      // The provider answers in the handler's place (protocol section 6); what the handler
+      // The provider answers in the handler's place (protocol section 4); what the handler
       // writes afterwards is dropped and the connection closes.
       conn.srvLog("httpipc: handler set an invalid header: ${e.message}")
       conn.writeError(true, 500, "invalid-response", e.message ?: "invalid response head")

@@ -12,7 +12,7 @@ import java.util.concurrent.ConcurrentHashMap
 import java.util.concurrent.atomic.AtomicBoolean
 import java.util.concurrent.atomic.AtomicLong
 
-/** Wire constants and helpers of the stream protocol (protocol sections 4 to 6). */
+/** Wire constants and helpers of the stream protocol (protocol sections 6 and 7). */
 internal object Wire {
   val MAGIC = byteArrayOf(0x89.toByte(), 'I'.code.toByte(), 'P'.code.toByte(), 'C'.code.toByte(), 0x0d, 0x0a, 0x1a, 0x0a)
   const val PREFACE_LEN = 8
@@ -42,7 +42,7 @@ internal object Wire {
   }
 
   /**
-   * Writes a whole response the provider generates itself (protocol section 6): [status], the
+   * Writes a whole response the provider generates itself (protocol section 4): [status], the
    * fields `cache-control`, `content-type` and `httpipc-error`, and [message] as one line.
    */
   fun errorResponse(w: MessageWriter, started: Boolean, status: Int, code: String, message: String) {

@@ -39,7 +39,7 @@ class ProtocolVectorsTest {
 
   /**
    * Compares exactly, with one allowance: the text line of a response the provider generates
-   * (protocol section 6) "names the problem" and its wording is not specified, so two providers
+   * (protocol section 4) "names the problem" and its wording is not specified, so two providers
    * may word it differently; everything else of such a response must be equal.
    */
   private fun check(name: String, got: String, want: String, failures: MutableList<String>) {
