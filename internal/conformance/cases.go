@@ -15,7 +15,9 @@ import (
 	"github.com/httpipc/httpipc/peercred"
 )
 
-// Cases returns the suite, in the order of docs/PROTOCOL.md.
+// Cases returns the suite, in the order a connection meets the rules of
+// docs/PROTOCOL.md: the preface, the messages, sequencing, cancellation,
+// errors and limits, identity, HTTP/1.1.
 func Cases() []Case {
 	return []Case{
 		// Section 6: connection preface.
