@@ -90,11 +90,136 @@ type Cmi5LaunchRequest struct {
 	// Language and AudioPreference are the learner preferences.
 	Language        string `json:"language,omitempty"`
 	AudioPreference string `json:"audioPreference,omitempty"`
+	// CourseID, when set, is the activity id (an IRI) of the course the
+	// AU belongs to (a course of this one AU): the LMS records that the
+	// learner satisfied it once the AU's moveOn criteria are met (at
+	// launch for NotApplicable).
+	CourseID string `json:"courseId,omitempty"`
+}
+
+// Cmi5WaiveRequest asks the LMS to waive an AU for a registration.
+type Cmi5WaiveRequest struct {
+	// Actor is the learner, as in the launch.
+	Actor map[string]any `json:"actor"`
+	// Registration and ActivityID name the AU of the registration.
+	Registration string `json:"registration"`
+	ActivityID   string `json:"activityId"`
+	// Reason is one of Tested, Equivalent, Administrative.
+	Reason string `json:"reason"`
+	// CourseID, when set, is the course the LMS then reports satisfied.
+	CourseID string `json:"courseId,omitempty"`
 }
 
 const cmi5Schema = `
-CREATE TABLE IF NOT EXISTS cmi5_sessions (fetch TEXT PRIMARY KEY, token TEXT NOT NULL, session TEXT UNIQUE NOT NULL, registration TEXT NOT NULL, activityId TEXT NOT NULL, actor TEXT NOT NULL, mastery REAL, used INTEGER NOT NULL DEFAULT 0, expires INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS cmi5_sessions (fetch TEXT PRIMARY KEY, token TEXT NOT NULL, session TEXT UNIQUE NOT NULL, registration TEXT NOT NULL, activityId TEXT NOT NULL, actor TEXT NOT NULL, mastery REAL, used INTEGER NOT NULL DEFAULT 0, expires INTEGER NOT NULL,
+  mode TEXT NOT NULL DEFAULT 'Normal', moveOn TEXT NOT NULL DEFAULT 'NotApplicable', course TEXT NOT NULL DEFAULT '');
 `
+
+// The cmi5 extensions and activity types the LMS writes.
+const (
+	cmi5LaunchModeExt = "https://w3id.org/xapi/cmi5/context/extensions/launchmode"
+	cmi5MoveOnExt     = "https://w3id.org/xapi/cmi5/context/extensions/moveon"
+	cmi5LaunchURLExt  = "https://w3id.org/xapi/cmi5/context/extensions/launchurl"
+	cmi5ReasonExt     = "https://w3id.org/xapi/cmi5/result/extensions/reason"
+	cmi5CourseType    = "https://w3id.org/xapi/cmi5/activitytype/course"
+)
+
+// lmsIssuedKey marks a context whose statements the LMS issues itself
+// (launched, abandoned, waived, satisfied); an AU may not send those.
+type lmsIssuedKey struct{}
+
+func lmsIssued(ctx context.Context) context.Context {
+	return context.WithValue(ctx, lmsIssuedKey{}, true)
+}
+
+func isLMSIssued(ctx context.Context) bool {
+	v, _ := ctx.Value(lmsIssuedKey{}).(bool)
+	return v
+}
+
+// cmi5Statement builds a cmi5 defined statement the LMS issues.
+func cmi5Statement(actor map[string]any, verb, object, reg, session string, ext map[string]any) map[string]any {
+	e := map[string]any{Cmi5SessionID: session}
+	for k, v := range ext {
+		e[k] = v
+	}
+	obj := map[string]any{"objectType": "Activity", "id": object}
+	return map[string]any{
+		"actor":  actor,
+		"verb":   map[string]any{"id": verb, "display": map[string]any{"en-US": verb[strings.LastIndex(verb, "/")+1:]}},
+		"object": obj,
+		"context": map[string]any{
+			"registration":      reg,
+			"extensions":        e,
+			"contextActivities": map[string]any{"category": []any{map[string]any{"id": Cmi5Category}}},
+		},
+	}
+}
+
+// satisfiedStatement is the statement that the learner satisfied course.
+func satisfiedStatement(actor map[string]any, course, reg, session string) map[string]any {
+	st := cmi5Statement(actor, VerbSatisfied, course, reg, session, nil)
+	st["object"].(map[string]any)["definition"] = map[string]any{"type": cmi5CourseType}
+	return st
+}
+
+// definedSQL is the condition that a statement (column body) is a cmi5
+// defined statement: it carries the cmi5 category.
+const definedSQL = `EXISTS (SELECT 1 FROM json_each(body, '$.context.contextActivities.category') WHERE json_extract(value, '$.id') = '` + Cmi5Category + `')`
+
+// hasCmi5 reports whether a cmi5 defined statement with verb exists, not
+// voided, in session (when session is set) or else in registration reg
+// for the AU activity.
+func hasCmi5(tx *sql.Tx, verb, session, reg, activity string) (bool, error) {
+	var n int
+	var err error
+	if session != "" {
+		err = tx.QueryRow(`SELECT COUNT(*) FROM statements WHERE voided = 0 AND json_extract(body, '$.verb.id') = ? AND `+
+			`json_extract(body, '$.context.extensions."`+Cmi5SessionID+`"') = ? AND `+definedSQL, verb, session).Scan(&n)
+	} else {
+		err = tx.QueryRow(`SELECT COUNT(*) FROM statements WHERE voided = 0 AND json_extract(body, '$.verb.id') = ? AND `+
+			`json_extract(body, '$.context.registration') = ? AND json_extract(body, '$.object.id') = ? AND `+definedSQL, verb, reg, activity).Scan(&n)
+	}
+	return n > 0, err
+}
+
+// moveOnMet reports whether the AU's moveOn criteria are met, given
+// whether it is passed, completed and waived.
+func moveOnMet(moveOn string, passed, completed, waived bool) bool {
+	if waived {
+		return true
+	}
+	switch moveOn {
+	case "Passed":
+		return passed
+	case "Completed":
+		return completed
+	case "CompletedAndPassed":
+		return passed && completed
+	case "CompletedOrPassed":
+		return passed || completed
+	default: // NotApplicable
+		return true
+	}
+}
+
+// courseSatisfied reports whether the LMS already recorded that the
+// learner satisfied course in registration reg.
+func courseSatisfied(tx *sql.Tx, course, reg string) (bool, error) {
+	var n int
+	err := tx.QueryRow(`SELECT COUNT(*) FROM statements WHERE voided = 0 AND json_extract(body, '$.verb.id') = ? AND `+
+		`json_extract(body, '$.context.registration') = ? AND json_extract(body, '$.object.id') = ?`, VerbSatisfied, reg, course).Scan(&n)
+	return n > 0, err
+}
+
+// isoDuration formats d as an ISO 8601 duration with seconds to the
+// hundredth, as xAPI results carry it.
+func isoDuration(d time.Duration) string {
+	if d < 0 {
+		d = 0
+	}
+	return fmt.Sprintf("PT%.2fS", d.Seconds())
+}
 
 func hashHex(s string) string {
 	sum := sha256.Sum256([]byte(s))
@@ -169,8 +294,21 @@ func (d *DB) LaunchAU(ctx context.Context, req Cmi5LaunchRequest) (string, error
 	if au.MasteryScore != nil {
 		mastery = *au.MasteryScore
 	}
-	if _, err := tx.Exec(`INSERT INTO cmi5_sessions (fetch, token, session, registration, activityId, actor, mastery, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-		hashHex(fetchID), hashHex(token), session, reg, au.ActivityID, string(actorJSON), mastery, time.Now().Add(Cmi5FetchTTL).Unix()); err != nil {
+	if req.CourseID != "" && !isIRI(req.CourseID) {
+		return "", bad("courseId must be an IRI")
+	}
+	switch mode {
+	case "Normal", "Browse", "Review":
+	default:
+		return "", bad("launchMode must be Normal, Browse or Review")
+	}
+	switch moveOn {
+	case "Passed", "Completed", "CompletedAndPassed", "CompletedOrPassed", "NotApplicable":
+	default:
+		return "", bad("moveOn must be Passed, Completed, CompletedAndPassed, CompletedOrPassed or NotApplicable")
+	}
+	if _, err := tx.Exec(`INSERT INTO cmi5_sessions (fetch, token, session, registration, activityId, actor, mastery, expires, mode, moveOn, course) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		hashHex(fetchID), hashHex(token), session, reg, au.ActivityID, string(actorJSON), mastery, time.Now().Add(Cmi5FetchTTL).Unix(), mode, moveOn, req.CourseID); err != nil {
 		return "", err
 	}
 	put := func(dk docKey, v any) error {
@@ -191,22 +329,19 @@ func (d *DB) LaunchAU(ctx context.Context, req Cmi5LaunchRequest) (string, error
 	if err := tx.Commit(); err != nil {
 		return "", err
 	}
-	ext := map[string]any{Cmi5SessionID: session}
-	if au.MasteryScore != nil {
-		ext[Cmi5MasteryScore] = *au.MasteryScore
+	// The LMS's own statements: abandoned for a session of this
+	// registration and AU still active, launched, and satisfied for the
+	// course of an AU whose moveOn is NotApplicable.
+	stmts, err := d.abandonActive(ctx, req.Actor, reg, au.ActivityID, session)
+	if err != nil {
+		return "", err
 	}
-	launched := map[string]any{
-		"actor":  req.Actor,
-		"verb":   map[string]any{"id": VerbLaunched, "display": map[string]any{"en-US": "launched"}},
-		"object": map[string]any{"objectType": "Activity", "id": au.ActivityID},
-		"context": map[string]any{
-			"registration": reg,
-			"extensions": map[string]any{Cmi5SessionID: session, "https://w3id.org/xapi/cmi5/context/extensions/launchmode": mode,
-				"https://w3id.org/xapi/cmi5/context/extensions/moveon": moveOn, "https://w3id.org/xapi/cmi5/context/extensions/launchurl": au.URL},
-			"contextActivities": map[string]any{"category": []any{map[string]any{"id": Cmi5Category}}},
-		},
+	stmts = append(stmts, cmi5Statement(req.Actor, VerbLaunched, au.ActivityID, reg, session, map[string]any{
+		cmi5LaunchModeExt: mode, cmi5MoveOnExt: moveOn, cmi5LaunchURLExt: au.URL}))
+	if req.CourseID != "" && moveOn == "NotApplicable" {
+		stmts = append(stmts, satisfiedStatement(req.Actor, req.CourseID, reg, session))
 	}
-	if _, err := d.storeStatements(ctx, []map[string]any{launched}); err != nil {
+	if _, err := d.storeStatements(lmsIssued(ctx), stmts); err != nil {
 		return "", err
 	}
 	q := u.Query()
@@ -220,6 +355,92 @@ func (d *DB) LaunchAU(ctx context.Context, req Cmi5LaunchRequest) (string, error
 	}
 	u.RawQuery = q.Encode()
 	return u.String(), nil
+}
+
+// abandonActive returns an abandoned statement for each session of
+// registration reg and AU activity, other than current, that was launched
+// and has neither terminated nor been abandoned: a new launch ends it. Its
+// duration runs from launched to the session's last statement.
+func (d *DB) abandonActive(ctx context.Context, actor map[string]any, reg, activity, current string) ([]map[string]any, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT session FROM cmi5_sessions WHERE registration = ? AND activityId = ? AND session <> ?`, reg, activity, current)
+	if err != nil {
+		return nil, err
+	}
+	var sessions []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		sessions = append(sessions, s)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var out []map[string]any
+	for _, session := range sessions {
+		var launched, ended int
+		var first, last sql.NullString
+		err := d.db.QueryRowContext(ctx, `SELECT
+			COALESCE(SUM(json_extract(body, '$.verb.id') = ?), 0),
+			COALESCE(SUM(json_extract(body, '$.verb.id') IN (?, ?)), 0),
+			MIN(json_extract(body, '$.timestamp')), MAX(json_extract(body, '$.timestamp'))
+			FROM statements WHERE voided = 0 AND json_extract(body, '$.context.extensions."`+Cmi5SessionID+`"') = ?`,
+			VerbLaunched, VerbTerminated, VerbAbandoned, session).Scan(&launched, &ended, &first, &last)
+		if err != nil {
+			return nil, err
+		}
+		if launched == 0 || ended > 0 {
+			continue
+		}
+		t0, _ := time.Parse(time.RFC3339Nano, first.String)
+		t1, _ := time.Parse(time.RFC3339Nano, last.String)
+		st := cmi5Statement(actor, VerbAbandoned, activity, reg, session, nil)
+		st["result"] = map[string]any{"duration": isoDuration(t1.Sub(t0))}
+		out = append(out, st)
+	}
+	return out, nil
+}
+
+// WaiveAU records that the LMS waived the AU req.ActivityID for
+// req.Registration (the requirements met by other means), in a session
+// of its own, and that the learner satisfied req.CourseID when set. An AU
+// is waived at most once per registration.
+func (d *DB) WaiveAU(ctx context.Context, req Cmi5WaiveRequest) error {
+	switch req.Reason {
+	case "Tested", "Equivalent", "Administrative":
+	default:
+		return bad("the reason must be Tested, Equivalent or Administrative")
+	}
+	reg := strings.ToLower(req.Registration)
+	if !validUUID(reg) || !isIRI(req.ActivityID) || req.CourseID != "" && !isIRI(req.CourseID) {
+		return bad("a waiver needs a registration (UUID) and activityId (and courseId) IRIs")
+	}
+	if req.Actor["objectType"] == nil {
+		req.Actor["objectType"] = "Agent"
+	}
+	if _, ok := req.Actor["account"]; !ok {
+		return bad("the cmi5 actor must be an Agent with an account")
+	}
+	var n int
+	if err := d.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM statements WHERE voided = 0 AND json_extract(body, '$.verb.id') = ? AND `+
+		`json_extract(body, '$.context.registration') = ? AND json_extract(body, '$.object.id') = ?`, VerbWaived, reg, req.ActivityID).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		return fmt.Errorf("%w: the AU is already waived in registration %s", errConflict, reg)
+	}
+	session := newUUID()
+	st := cmi5Statement(req.Actor, VerbWaived, req.ActivityID, reg, session, nil)
+	st["result"] = map[string]any{"success": true, "completion": true, "extensions": map[string]any{cmi5ReasonExt: req.Reason}}
+	stmts := []map[string]any{st}
+	if req.CourseID != "" {
+		stmts = append(stmts, satisfiedStatement(req.Actor, req.CourseID, reg, session))
+	}
+	_, err := d.storeStatements(lmsIssued(ctx), stmts)
+	return err
 }
 
 // cmi5Error answers a fetch with the cmi5 error JSON.
@@ -275,34 +496,60 @@ func (d *DB) cmi5Launch(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"url": u})
 }
 
-// cmi5Verbs are the cmi5 defined verbs an AU may send.
-var cmi5Verbs = map[string]bool{VerbInitialized: true, VerbCompleted: true, VerbPassed: true, VerbFailed: true, VerbTerminated: true}
+// lmsVerbs are the cmi5 defined verbs only the LMS issues.
+var lmsVerbs = map[string]bool{VerbLaunched: true, VerbAbandoned: true, VerbWaived: true, VerbSatisfied: true}
+
+// cmi5Session is what the LMS keeps of a launch session.
+type cmi5Session struct {
+	activity, actor, mode, moveOn, course string
+	mastery                               sql.NullFloat64
+}
 
 // checkCmi5 refuses the statements of a registration this LMS launched
-// that break the cmi5 rules cheap to check: none in a session before
-// initialized or after terminated, one passed and one completed per
-// registration, passed at or above the mastery score (failed below it),
-// and the cmi5 category and session id on every defined statement.
-func (d *DB) checkCmi5(tx *sql.Tx, stmts []map[string]any) error {
-	// What earlier statements of the batch did.
-	seen := map[string]bool{}
+// that break the cmi5 rules (a statement is "cmi5 defined" when it carries
+// the cmi5 category, "cmi5 allowed" otherwise):
+//   - every statement carries the session id of a session of the
+//     registration, follows initialized and precedes terminated or
+//     abandoned;
+//   - an AU does not send the LMS's verbs (launched, abandoned, waived,
+//     satisfied) as cmi5 defined statements;
+//   - in a session, no cmi5 defined verb twice and not both passed and
+//     failed; in Browse or Review mode, only initialized and terminated;
+//   - per registration and AU, one passed and one completed, no failed
+//     after passed, passed at or above the mastery score (failed below
+//     it);
+//   - result.success only on passed (true) and failed (false),
+//     result.completion only on completed (true).
+//
+// It returns the statements the LMS issues because of the batch: that the
+// learner satisfied the course, once the AU's moveOn criteria are met.
+// Statements issued by the LMS itself (a context marked by lmsIssued) are
+// not checked.
+func (d *DB) checkCmi5(ctx context.Context, tx *sql.Tx, stmts []map[string]any) ([]map[string]any, error) {
+	if isLMSIssued(ctx) {
+		return nil, nil
+	}
+	seen := map[string]bool{} // session or registration+AU key + verb, of earlier statements of the batch
+	type auKey struct{ reg, activity string }
+	touched := map[auKey]string{} // registration and AU whose moveOn may now be met, with the session
+	var sessions = map[string]cmi5Session{}
 	for i, s := range stmts {
-		ctx, _ := s["context"].(map[string]any)
-		reg, _ := ctx["registration"].(string)
+		sctx, _ := s["context"].(map[string]any)
+		reg, _ := sctx["registration"].(string)
 		reg = strings.ToLower(reg)
 		if reg == "" {
 			continue
 		}
 		var n int
 		if err := tx.QueryRow(`SELECT COUNT(*) FROM cmi5_sessions WHERE registration = ?`, reg).Scan(&n); err != nil {
-			return err
+			return nil, err
 		}
 		if n == 0 {
 			continue
 		}
 		if id, _ := s["id"].(string); id != "" {
 			if err := tx.QueryRow(`SELECT COUNT(*) FROM statements WHERE id = ?`, strings.ToLower(id)).Scan(&n); err != nil {
-				return err
+				return nil, err
 			}
 			if n > 0 {
 				continue // a retry: storeStatements compares it
@@ -310,75 +557,175 @@ func (d *DB) checkCmi5(tx *sql.Tx, stmts []map[string]any) error {
 		}
 		verb, _ := s["verb"].(map[string]any)
 		v, _ := verb["id"].(string)
-		if v == VerbLaunched || v == VerbAbandoned || v == VerbWaived || v == VerbSatisfied {
-			continue // the LMS's own verbs
+		defined := hasCategory(sctx, Cmi5Category)
+		if defined && lmsVerbs[v] {
+			return nil, bad("statement %d: cmi5: %s is issued by the LMS only", i, v)
 		}
-		ext, _ := ctx["extensions"].(map[string]any)
+		ext, _ := sctx["extensions"].(map[string]any)
 		session, _ := ext[Cmi5SessionID].(string)
-		var mastery sql.NullFloat64
-		err := tx.QueryRow(`SELECT mastery FROM cmi5_sessions WHERE session = ? AND registration = ?`, session, reg).Scan(&mastery)
-		if errors.Is(err, sql.ErrNoRows) {
-			return bad("statement %d: cmi5: the context needs the session id extension of a session of registration %s", i, reg)
+		ss, ok := sessions[session]
+		if !ok {
+			err := tx.QueryRow(`SELECT activityId, actor, mode, moveOn, course, mastery FROM cmi5_sessions WHERE session = ? AND registration = ?`, session, reg).
+				Scan(&ss.activity, &ss.actor, &ss.mode, &ss.moveOn, &ss.course, &ss.mastery)
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil, bad("statement %d: cmi5: the context needs the session id extension of a session of registration %s", i, reg)
+			}
+			if err != nil {
+				return nil, err
+			}
+			sessions[session] = ss
 		}
-		if err != nil {
-			return err
-		}
-		has := func(key, verb string) (bool, error) {
-			if seen[key+verb] {
+		inSession := func(verb string) (bool, error) {
+			if seen[session+verb] {
 				return true, nil
 			}
-			var n int
-			err := tx.QueryRow(`SELECT COUNT(*) FROM statements WHERE voided = 0 AND json_extract(body, '$.verb.id') = ? AND `+
-				`(json_extract(body, '$.context.extensions."`+Cmi5SessionID+`"') = ? OR json_extract(body, '$.context.registration') = ?)`,
-				verb, key, key).Scan(&n)
-			return n > 0, err
+			return hasCmi5(tx, verb, session, "", "")
 		}
-		term, err := has(session, VerbTerminated)
+		inRegistration := func(verb string) (bool, error) {
+			if seen[reg+ss.activity+verb] {
+				return true, nil
+			}
+			return hasCmi5(tx, verb, "", reg, ss.activity)
+		}
+		for _, end := range []string{VerbTerminated, VerbAbandoned} {
+			done, err := inSession(end)
+			if err != nil {
+				return nil, err
+			}
+			if done {
+				return nil, bad("statement %d: cmi5: session %s is %s", i, session, end[strings.LastIndex(end, "/")+1:])
+			}
+		}
+		init, err := inSession(VerbInitialized)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		if term {
-			return bad("statement %d: cmi5: session %s is terminated", i, session)
-		}
-		init, err := has(session, VerbInitialized)
-		if err != nil {
-			return err
-		}
+		isInit := defined && v == VerbInitialized
 		switch {
-		case v == VerbInitialized && init:
-			return bad("statement %d: cmi5: session %s is already initialized", i, session)
-		case v != VerbInitialized && !init:
-			return bad("statement %d: cmi5: statements of session %s must follow initialized", i, session)
+		case isInit && init:
+			return nil, bad("statement %d: cmi5: session %s is already initialized", i, session)
+		case !isInit && !init:
+			return nil, bad("statement %d: cmi5: statements of session %s must follow initialized", i, session)
 		}
-		if cmi5Verbs[v] && !hasCategory(ctx, Cmi5Category) {
-			return bad("statement %d: cmi5: a cmi5 defined statement needs the category %s", i, Cmi5Category)
+		if !defined {
+			continue // cmi5 allowed: only the session rules apply
+		}
+		if obj, _ := s["object"].(map[string]any); obj["id"] != ss.activity {
+			return nil, bad("statement %d: cmi5: the object of a cmi5 defined statement is the AU %s", i, ss.activity)
+		}
+		if ss.mode != "Normal" && v != VerbInitialized && v != VerbTerminated {
+			return nil, bad("statement %d: cmi5: session %s was launched in %s mode, where an AU sends only initialized and terminated", i, session, ss.mode)
+		}
+		if err := cmi5Result(s, v); err != nil {
+			return nil, bad("statement %d: cmi5: %v", i, err)
+		}
+		if v != VerbInitialized {
+			dup, err := inSession(v)
+			if err != nil {
+				return nil, err
+			}
+			if dup {
+				return nil, bad("statement %d: cmi5: session %s already has %s", i, session, v[strings.LastIndex(v, "/")+1:])
+			}
+		}
+		switch v {
+		case VerbPassed, VerbFailed:
+			other := map[string]string{VerbPassed: VerbFailed, VerbFailed: VerbPassed}[v]
+			if both, err := inSession(other); err != nil {
+				return nil, err
+			} else if both {
+				return nil, bad("statement %d: cmi5: session %s already has %s", i, session, other[strings.LastIndex(other, "/")+1:])
+			}
 		}
 		if v == VerbPassed || v == VerbCompleted || v == VerbFailed {
 			for _, w := range []string{VerbPassed, VerbCompleted} {
 				if v == w || v == VerbFailed && w == VerbPassed {
-					done, err := has(reg, w)
+					done, err := inRegistration(w)
 					if err != nil {
-						return err
+						return nil, err
 					}
 					if done {
-						return bad("statement %d: cmi5: registration %s is already %s", i, reg, w[strings.LastIndex(w, "/")+1:])
+						return nil, bad("statement %d: cmi5: registration %s is already %s", i, reg, w[strings.LastIndex(w, "/")+1:])
 					}
 				}
 			}
+			touched[auKey{reg, ss.activity}] = session
 		}
-		if (v == VerbPassed || v == VerbFailed) && mastery.Valid {
+		if (v == VerbPassed || v == VerbFailed) && ss.mastery.Valid {
 			res, _ := s["result"].(map[string]any)
 			score, _ := res["score"].(map[string]any)
 			scaled, ok := score["scaled"].(float64)
 			switch {
-			case v == VerbPassed && ok && scaled < mastery.Float64:
-				return bad("statement %d: cmi5: passed with scaled score %v, below the mastery score %v", i, scaled, mastery.Float64)
-			case v == VerbFailed && ok && scaled >= mastery.Float64:
-				return bad("statement %d: cmi5: failed with scaled score %v, at or above the mastery score %v", i, scaled, mastery.Float64)
+			case v == VerbPassed && ok && scaled < ss.mastery.Float64:
+				return nil, bad("statement %d: cmi5: passed with scaled score %v, below the mastery score %v", i, scaled, ss.mastery.Float64)
+			case v == VerbFailed && ok && scaled >= ss.mastery.Float64:
+				return nil, bad("statement %d: cmi5: failed with scaled score %v, at or above the mastery score %v", i, scaled, ss.mastery.Float64)
 			}
 		}
 		seen[session+v] = true
-		seen[reg+v] = true
+		seen[reg+ss.activity+v] = true
+	}
+
+	// The LMS's satisfied statements for the AUs whose moveOn the batch met.
+	var out []map[string]any
+	for k, session := range touched {
+		ss := sessions[session]
+		if ss.course == "" {
+			continue
+		}
+		status := map[string]bool{}
+		for _, w := range []string{VerbPassed, VerbCompleted, VerbWaived} {
+			ok := seen[k.reg+k.activity+w]
+			if !ok {
+				var err error
+				if ok, err = hasCmi5(tx, w, "", k.reg, k.activity); err != nil {
+					return nil, err
+				}
+			}
+			status[w] = ok
+		}
+		if !moveOnMet(ss.moveOn, status[VerbPassed], status[VerbCompleted], status[VerbWaived]) {
+			continue
+		}
+		done, err := courseSatisfied(tx, ss.course, k.reg)
+		if err != nil {
+			return nil, err
+		}
+		if !done {
+			var actor map[string]any
+			json.Unmarshal([]byte(ss.actor), &actor)
+			out = append(out, satisfiedStatement(actor, ss.course, k.reg, session))
+		}
+	}
+	return out, nil
+}
+
+// cmi5Result checks the result of a cmi5 defined statement with verb v:
+// success only on passed (true) and failed (false), completion only on
+// completed (true).
+func cmi5Result(s map[string]any, v string) error {
+	res, _ := s["result"].(map[string]any)
+	success, hasSuccess := res["success"]
+	completion, hasCompletion := res["completion"]
+	switch v {
+	case VerbPassed, VerbFailed:
+		if success != (v == VerbPassed) {
+			return fmt.Errorf("%s needs result.success %v", v[strings.LastIndex(v, "/")+1:], v == VerbPassed)
+		}
+	default:
+		if hasSuccess {
+			return fmt.Errorf("only passed and failed carry result.success")
+		}
+	}
+	switch v {
+	case VerbCompleted:
+		if completion != true {
+			return fmt.Errorf("completed needs result.completion true")
+		}
+	default:
+		if hasCompletion {
+			return fmt.Errorf("only completed carries result.completion")
+		}
 	}
 	return nil
 }

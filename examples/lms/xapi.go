@@ -211,9 +211,12 @@ func (d *DB) storeStatements(ctx context.Context, stmts []map[string]any) ([]str
 		return nil, err
 	}
 	defer tx.Rollback()
-	if err := d.checkCmi5(tx, stmts); err != nil {
+	issued, err := d.checkCmi5(ctx, tx, stmts)
+	if err != nil {
 		return nil, err
 	}
+	n := len(stmts) // the caller's; the LMS's own follow
+	stmts = append(stmts, issued...)
 	now := time.Now().UTC().Format(storedLayout)
 	ids := make([]string, 0, len(stmts))
 	voidingInBatch := map[string]bool{}
@@ -298,7 +301,7 @@ func (d *DB) storeStatements(ctx context.Context, stmts []map[string]any) ([]str
 		}
 		ids = append(ids, id)
 	}
-	return ids, tx.Commit()
+	return ids[:n], tx.Commit()
 }
 
 // statementQuery is a parsed GET of the Statement Resource.
