@@ -7,13 +7,35 @@
 // test to check against the LMS.
 //
 // Usage: node xapi-client.mjs '{"endpoint": ".../xapi/", "auth": "Bearer ...",
-//   "homePage": "https://lms.example", "learner": "u-learner-1"}'
+//   "homePage": "https://lms.example", "learner": "u-learner-1", "secret": ""}'
+// A secret, when given, goes to the proxy in the Httpipc-Secret header.
 import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
+import axios from "axios";
 import XAPI from "@xapi/xapi";
 
+// A failed request is reported in one line (method, URL, status, body),
+// not as the library's whole error object.
+process.on("uncaughtException", (e) => {
+  if (e.isAxiosError) {
+    const r = e.response;
+    console.error(`${e.config.method.toUpperCase()} ${e.config.url}: ${r ? `${r.status} ${JSON.stringify(r.data)}` : e.message}`);
+  } else {
+    console.error(e);
+  }
+  process.exit(1);
+});
+
 const cfg = JSON.parse(process.argv[2]);
-const xapi = new XAPI({ endpoint: cfg.endpoint, auth: cfg.auth });
+// The library's adapter hook: its own requests, made with axios as its
+// default adapter makes them, plus the proxy's secret header.
+const adapter = cfg.secret
+  ? (req) =>
+      axios
+        .request({ ...req, headers: { ...req.headers, "Httpipc-Secret": cfg.secret } })
+        .then(({ data, headers, status }) => ({ data, headers, status }))
+  : undefined;
+const xapi = new XAPI({ endpoint: cfg.endpoint, auth: cfg.auth, adapter });
 const actor = { objectType: "Agent", account: { homePage: cfg.homePage, name: cfg.learner } };
 const run = randomUUID();
 const activity = `https://math.example/xapi-client/${run}`;
