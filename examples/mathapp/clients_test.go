@@ -251,9 +251,9 @@ func TestCmi5AUInChromium(t *testing.T) {
 			MoveOn          string
 			MasteryScore    float64
 		}
-		LearnerPreferences map[string]string
-		IDs                struct{ Initialized, Passed, Completed, Terminated string }
-		AfterTerminated    struct {
+		LearnerPreferences        map[string]string
+		IDs                       struct{ Initialized, Passed, Completed, Terminated string }
+		VoidByAU, AfterTerminated struct {
 			Status int
 			Body   string
 		}
@@ -274,6 +274,8 @@ func TestCmi5AUInChromium(t *testing.T) {
 		t.Errorf("LMS.LaunchData %+v", au.LaunchData)
 	case au.LearnerPreferences["languagePreference"] != "fr-CA" || au.LearnerPreferences["audioPreference"] != "off":
 		t.Errorf("learner preferences %v", au.LearnerPreferences)
+	case au.VoidByAU.Status != 403:
+		t.Errorf("the AU voiding its passed statement: %+v", au.VoidByAU)
 	case au.AfterTerminated.Status != 400:
 		t.Errorf("a statement after terminated: %+v", au.AfterTerminated)
 	}
