@@ -164,8 +164,10 @@ func (s statement) categories() []string {
 // serves its lesson, and endpoint and fetch are the proxy's base URL, so
 // every request of the library reaches the LMS over IPC. The library
 // fetches its auth token, reads LMS.LaunchData and the learner preferences
-// and sends initialized, passed, completed and terminated; the test then
-// checks on the LMS what it stored.
+// and sends initialized, passed, completed and terminated; on the way it
+// tries to void its passed statement and, after terminated, to send one
+// more, both of which the LMS must refuse. The test then checks on the LMS
+// what it stored, and that the fetch URL no longer works.
 func TestCmi5AUInChromium(t *testing.T) {
 	chromium := need(t, "chromium")
 	clientLibs(t)
