@@ -218,6 +218,25 @@ func TestBrowserSessions(t *testing.T) {
 			t.Fatalf("%d %q", resp.StatusCode, body)
 		}
 	})
+	t.Run("the launch URL's query goes to the page", func(t *testing.T) {
+		for _, tc := range []struct{ target, query, want string }{
+			{"/page", "endpoint=http%3A%2F%2F127.0.0.1%2Fxapi%2F&registration=r-1", "/page?endpoint=http%3A%2F%2F127.0.0.1%2Fxapi%2F&registration=r-1"},
+			{"/page?lesson=7", "registration=r-1", "/page?lesson=7&registration=r-1"},
+			{"/page?lesson=7", "", "/page?lesson=7"},
+		} {
+			launch, err := p.LaunchURL(addr, tc.target)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.query != "" {
+				launch += "?" + tc.query
+			}
+			resp, _ := get(t, noRedirect(nil), launch)
+			if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != tc.want {
+				t.Errorf("%s + %q: %d to %q, want %q", tc.target, tc.query, resp.StatusCode, resp.Header.Get("Location"), tc.want)
+			}
+		}
+	})
 	t.Run("launch with POST", func(t *testing.T) {
 		launch, _ := p.LaunchURL(addr, "/page")
 		resp, err := http.Post(launch, "text/plain", nil)

@@ -42,7 +42,10 @@ type launch struct {
 // addr, for a proxy with BrowserSessions set. The first request for it
 // gets a session cookie and a redirect to target; the URL then no longer
 // works, and it expires after LaunchTTL if nobody opens it. Hand it to the
-// user's browser or web view; whoever opens it first gets the session.
+// user's browser or web view; whoever opens it first gets the session. A
+// query added to the launch URL is added to target's in the redirect, so
+// that whoever launches the page can pass it parameters (a cmi5 LMS adds
+// its launch parameters to the URL of an assignable unit this way).
 func (p *Proxy) LaunchURL(addr net.Addr, target string) (string, error) {
 	if !p.BrowserSessions {
 		return "", errors.New("proxy: LaunchURL needs BrowserSessions")
@@ -106,7 +109,15 @@ func (p *Proxy) launch(w http.ResponseWriter, r *http.Request, local net.Addr) {
 	h := w.Header()
 	h.Set("Cache-Control", "no-store")
 	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Location", l.target)
+	target := l.target
+	if q := r.URL.RawQuery; q != "" {
+		if strings.Contains(target, "?") {
+			target += "&" + q
+		} else {
+			target += "?" + q
+		}
+	}
+	h.Set("Location", target)
 	w.WriteHeader(http.StatusSeeOther)
 	p.logger().Info("httpipc proxy: browser session started", "remote", r.RemoteAddr)
 }

@@ -481,6 +481,26 @@ func (d *DB) Cmi5Token(ctx context.Context, tok string) (actor string, ok bool) 
 	return actor, err == nil
 }
 
+// cmi5MayVoid refuses voiding statements sent with an AU's auth token:
+// cmi5 forbids the LMS to give an AU credentials that can void statements.
+func (d *DB) cmi5MayVoid(r *http.Request, stmts []map[string]any) error {
+	for i, s := range stmts {
+		if _, voiding := isVoiding(s); !voiding {
+			continue
+		}
+		// AUs send the token as Basic; the device LMS also admits Bearer.
+		scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !strings.EqualFold(scheme, "Basic") && !strings.EqualFold(scheme, "Bearer") {
+			return nil
+		}
+		if _, au := d.Cmi5Token(r.Context(), strings.TrimSpace(tok)); au {
+			return fmt.Errorf("%w: statement %d: cmi5: an AU's auth token cannot void statements", errForbidden, i)
+		}
+		return nil
+	}
+	return nil
+}
+
 // cmi5Launch serves Cmi5LaunchPath: a launch request in, the URL out.
 func (d *DB) cmi5Launch(w http.ResponseWriter, r *http.Request) {
 	var req Cmi5LaunchRequest

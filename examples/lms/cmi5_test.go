@@ -369,3 +369,47 @@ func TestCmi5Rules(t *testing.T) {
 		t.Errorf("after the waiver, the course's statements: %v", got)
 	}
 }
+
+// cmi5: the LMS must not give an AU credentials that can void statements.
+// A voiding statement sent with an AU's auth token, as Basic (the way AUs
+// send it) or Bearer, in a POST or a PUT, is refused; the same statement
+// with other credentials is not.
+func TestCmi5AUCannotVoid(t *testing.T) {
+	_, ts := newTestServer(t, false)
+	q := launchAU(t, ts.URL)
+	resp, body := callH(t, "POST", q.Get("fetch"), "", nil)
+	var tok map[string]string
+	json.Unmarshal([]byte(body), &tok)
+	if resp.StatusCode != 200 || tok["auth-token"] == "" {
+		t.Fatalf("fetch: %d %s", resp.StatusCode, body)
+	}
+	target := NewStatementID()
+	if resp, body := callH(t, "POST", ts.URL+StatementsPath, st(target, "a@example.com", completed, lesson1), nil); resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	voiding := func(id string) string {
+		return st(id, "a@example.com", VerbVoided, `{"objectType":"StatementRef","id":"`+target+`"}`)
+	}
+	for _, tt := range []struct {
+		name, method, auth string
+		code               int
+	}{
+		{"POST, the AU's token as Basic", "POST", "Basic " + tok["auth-token"], 403},
+		{"POST, the AU's token as Bearer", "POST", "Bearer " + tok["auth-token"], 403},
+		{"PUT, the AU's token as Basic", "PUT", "Basic " + tok["auth-token"], 403},
+		{"POST, another token", "POST", "Bearer not-an-au-token", 200},
+	} {
+		id := NewStatementID()
+		u := ts.URL + StatementsPath
+		if tt.method == "PUT" {
+			u += "?statementId=" + id
+		}
+		resp, body := callH(t, tt.method, u, voiding(id), map[string]string{"Authorization": tt.auth})
+		if resp.StatusCode != tt.code && !(tt.code == 200 && resp.StatusCode == 204) {
+			t.Errorf("%s: %d %s, want %d", tt.name, resp.StatusCode, body, tt.code)
+		}
+		if tt.code == 403 && !strings.Contains(body, "cannot void") {
+			t.Errorf("%s: %q", tt.name, body)
+		}
+	}
+}

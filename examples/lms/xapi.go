@@ -33,6 +33,9 @@ var errConflict = errors.New("a different statement with this id exists")
 // errBadStatement marks a request the LRS refuses with 400.
 var errBadStatement = errors.New("bad request")
 
+// errForbidden marks a request the caller's credentials do not allow (403).
+var errForbidden = errors.New("forbidden")
+
 // xapiHeaders wraps an xAPI resource: every response says the version,
 // and a request must name a 1.0.x version (except for /about).
 func xapiHeaders(h http.HandlerFunc, needVersion bool) http.HandlerFunc {
@@ -89,6 +92,9 @@ func (d *DB) putStatement(w http.ResponseWriter, r *http.Request) {
 	if err == nil && array {
 		err = bad("PUT takes one statement, not an array")
 	}
+	if err == nil {
+		err = d.cmi5MayVoid(r, stmts)
+	}
 	if err != nil {
 		statementError(w, err)
 		return
@@ -113,6 +119,8 @@ func statementError(w http.ResponseWriter, err error) {
 		http.Error(w, msg, http.StatusConflict)
 	case errors.Is(err, errBadStatement):
 		http.Error(w, msg, http.StatusBadRequest)
+	case errors.Is(err, errForbidden):
+		http.Error(w, msg, http.StatusForbidden)
 	default:
 		http.Error(w, msg, http.StatusInternalServerError)
 	}
@@ -178,6 +186,9 @@ func (d *DB) postStatements(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	stmts, _, err := readStatements(r)
+	if err == nil {
+		err = d.cmi5MayVoid(r, stmts)
+	}
 	if err != nil {
 		statementError(w, err)
 		return

@@ -100,13 +100,7 @@ func TestLessonOverIPC(t *testing.T) {
 // reads the learner's classes and records a statement through the
 // localhost proxy.
 func TestLessonPageInChromium(t *testing.T) {
-	chromium, err := exec.LookPath("chromium")
-	if err != nil {
-		if os.Getenv("HTTPIPC_REQUIRE_CLIENTS") != "" {
-			t.Fatal("chromium is not installed")
-		}
-		t.Skip("chromium is not installed")
-	}
+	chromium := need(t, "chromium")
 	d, sock := startLMS(t)
 	app, _ := loggedIn(t, d, sock, io.Discard)
 	ln, err := proxy.Listen("")
