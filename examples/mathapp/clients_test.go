@@ -167,7 +167,9 @@ func (s statement) categories() []string {
 // and sends initialized, passed, completed and terminated; on the way it
 // tries to void its passed statement and, after terminated, to send one
 // more, both of which the LMS must refuse. The test then checks on the LMS
-// what it stored, and that the fetch URL no longer works.
+// what it stored (with the LMS's own launched, and satisfied for the
+// course once the AU's moveOn is met), and that the fetch URL no longer
+// works.
 func TestCmi5AUInChromium(t *testing.T) {
 	chromium := need(t, "chromium")
 	clientLibs(t)
@@ -201,10 +203,12 @@ func TestCmi5AUInChromium(t *testing.T) {
 	// The LMS launches the AU (over IPC, with the app's token).
 	mastery := 0.8
 	const activity = "https://math.example/au/fractions-quiz"
+	const course = "https://math.example/course/fractions"
 	launch, _ := json.Marshal(lms.Cmi5LaunchRequest{
 		AU:    lms.AU{URL: auURL, ActivityID: activity, MoveOn: "CompletedAndPassed", MasteryScore: &mastery},
 		Actor: map[string]any{"account": map[string]any{"homePage": "https://lms.example", "name": "u-learner-1"}, "name": "Learner One"},
 		Base:  base, IPCService: "org.httpipc.test.lms", Language: "fr-CA", AudioPreference: "off",
+		CourseID: course,
 	})
 	req, _ := http.NewRequestWithContext(ctx, "POST", app.API+lms.Cmi5LaunchPath, bytes.NewReader(launch))
 	req.Header.Set("Content-Type", "application/json")
@@ -302,15 +306,18 @@ func TestCmi5AUInChromium(t *testing.T) {
 	if code, _ := lmsGet(t, app, lms.StatementsPath+"?"+url.Values{"registration": {reg}, "ascending": {"true"}}.Encode(), &got); code != 200 {
 		t.Fatalf("statements of the registration: %d", code)
 	}
+	// The LMS records satisfied for the course in the batch that met the
+	// AU's moveOn (CompletedAndPassed): completed's.
 	want := []struct {
-		verb, id   string
-		categories []string
+		verb, id, object string
+		categories       []string
 	}{
-		{lms.VerbLaunched, "", []string{lms.Cmi5Category}},
-		{lms.VerbInitialized, au.IDs.Initialized, []string{lms.Cmi5Category}},
-		{lms.VerbPassed, au.IDs.Passed, []string{lms.Cmi5Category, "https://w3id.org/xapi/cmi5/context/categories/moveon"}},
-		{lms.VerbCompleted, au.IDs.Completed, []string{lms.Cmi5Category, "https://w3id.org/xapi/cmi5/context/categories/moveon"}},
-		{lms.VerbTerminated, au.IDs.Terminated, []string{lms.Cmi5Category}},
+		{lms.VerbLaunched, "", activity, []string{lms.Cmi5Category}},
+		{lms.VerbInitialized, au.IDs.Initialized, activity, []string{lms.Cmi5Category}},
+		{lms.VerbPassed, au.IDs.Passed, activity, []string{lms.Cmi5Category, "https://w3id.org/xapi/cmi5/context/categories/moveon"}},
+		{lms.VerbCompleted, au.IDs.Completed, activity, []string{lms.Cmi5Category, "https://w3id.org/xapi/cmi5/context/categories/moveon"}},
+		{lms.VerbSatisfied, "", course, []string{lms.Cmi5Category}},
+		{lms.VerbTerminated, au.IDs.Terminated, activity, []string{lms.Cmi5Category}},
 	}
 	if len(got.Statements) != len(want) {
 		t.Fatalf("%d statements stored for the registration, want %d: %+v", len(got.Statements), len(want), got.Statements)
@@ -326,7 +333,7 @@ func TestCmi5AUInChromium(t *testing.T) {
 		if !slices.Equal(s.categories(), w.categories) {
 			t.Errorf("statement %d (%s): categories %v, want %v", i, s.Verb.ID, s.categories(), w.categories)
 		}
-		if s.Actor.Account.Name != "u-learner-1" || s.Object.ID != activity {
+		if s.Actor.Account.Name != "u-learner-1" || s.Object.ID != w.object {
 			t.Errorf("statement %d (%s): actor %+v, object %s", i, s.Verb.ID, s.Actor, s.Object.ID)
 		}
 	}
