@@ -41,6 +41,9 @@ const (
 	Cmi5PreferencesID = "cmi5LearnerPreferences"
 	// Cmi5FetchTTL is how long a fetch URL can be used.
 	Cmi5FetchTTL = 5 * time.Minute
+	// Cmi5TokenTTL is how long an auth token works after its fetch; a
+	// relaunch that abandons its session ends it sooner.
+	Cmi5TokenTTL = 12 * time.Hour
 )
 
 // The cmi5 verbs.
@@ -344,6 +347,15 @@ func (d *DB) LaunchAU(ctx context.Context, req Cmi5LaunchRequest) (string, error
 	if _, err := d.storeStatements(lmsIssued(ctx), stmts); err != nil {
 		return "", err
 	}
+	// The abandoned sessions' tokens stop working.
+	for _, st := range stmts {
+		if st["verb"].(map[string]any)["id"] == VerbAbandoned {
+			sid := st["context"].(map[string]any)["extensions"].(map[string]any)[Cmi5SessionID]
+			if _, err := d.db.ExecContext(ctx, `UPDATE cmi5_sessions SET expires = 0 WHERE session = ?`, sid); err != nil {
+				return "", err
+			}
+		}
+	}
 	q := u.Query()
 	q.Set("endpoint", base+"/xapi/")
 	q.Set("fetch", base+Cmi5FetchPath+fetchID)
@@ -461,8 +473,9 @@ func (d *DB) cmi5Fetch(w http.ResponseWriter, r *http.Request) {
 	// only the token's hash, so this fetch makes a new token.
 	token := base64.StdEncoding.EncodeToString([]byte("cmi5:" + randomToken()))
 	var session string
-	err := d.db.QueryRowContext(r.Context(), `UPDATE cmi5_sessions SET used = 1, token = ? WHERE fetch = ? AND used = 0 AND expires >= ? RETURNING session`,
-		hashHex(token), hashHex(r.PathValue("id")), time.Now().Unix()).Scan(&session)
+	now := time.Now()
+	err := d.db.QueryRowContext(r.Context(), `UPDATE cmi5_sessions SET used = 1, token = ?, expires = ? WHERE fetch = ? AND used = 0 AND expires >= ? RETURNING session`,
+		hashHex(token), now.Add(Cmi5TokenTTL).Unix(), hashHex(r.PathValue("id")), now.Unix()).Scan(&session)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		cmi5Error(w, 1, "the fetch URL was already used, has expired or is unknown")
@@ -475,9 +488,10 @@ func (d *DB) cmi5Fetch(w http.ResponseWriter, r *http.Request) {
 }
 
 // Cmi5Token reports whether tok is an auth token handed out by a fetch,
-// and the actor it is for.
+// still working (within Cmi5TokenTTL of the fetch, its session not
+// abandoned), and the actor it is for.
 func (d *DB) Cmi5Token(ctx context.Context, tok string) (actor string, ok bool) {
-	err := d.db.QueryRowContext(ctx, `SELECT actor FROM cmi5_sessions WHERE token = ? AND used = 1`, hashHex(tok)).Scan(&actor)
+	err := d.db.QueryRowContext(ctx, `SELECT actor FROM cmi5_sessions WHERE token = ? AND used = 1 AND expires >= ?`, hashHex(tok), time.Now().Unix()).Scan(&actor)
 	return actor, err == nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // launchAU launches a test AU with mastery score 0.8 over the LMS's
@@ -411,5 +412,50 @@ func TestCmi5AUCannotVoid(t *testing.T) {
 		if tt.code == 403 && !strings.Contains(body, "cannot void") {
 			t.Errorf("%s: %q", tt.name, body)
 		}
+	}
+}
+
+// An AU's auth token works until Cmi5TokenTTL after its fetch, and no
+// longer once a relaunch abandoned its session.
+func TestCmi5TokenLifetime(t *testing.T) {
+	db, ts := newTestServer(t, false)
+	fetch := func(q url.Values) string {
+		t.Helper()
+		resp, body := callH(t, "POST", q.Get("fetch"), "", nil)
+		var tok map[string]string
+		json.Unmarshal([]byte(body), &tok)
+		if resp.StatusCode != 200 || tok["auth-token"] == "" {
+			t.Fatalf("fetch: %d %s", resp.StatusCode, body)
+		}
+		return tok["auth-token"]
+	}
+	q := launchAU(t, ts.URL)
+	tok := fetch(q)
+	if _, ok := db.Cmi5Token(t.Context(), tok); !ok {
+		t.Fatal("a fresh token does not work")
+	}
+	// Past its lifetime.
+	if _, err := db.db.Exec(`UPDATE cmi5_sessions SET expires = ? WHERE used = 1`, time.Now().Add(-time.Second).Unix()); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := db.Cmi5Token(t.Context(), tok); ok {
+		t.Error("a token past Cmi5TokenTTL works")
+	}
+
+	// Abandoned by a relaunch of the registration.
+	e := launchFor(t, ts.URL, "", "Passed", "Normal")
+	var lq url.Values
+	{
+		req := `{"au":{"url":"https://au.example/lesson.html","activityId":"` + e.act + `","moveOn":"Passed"},"actor":` + e.actor + `,"base":"` + ts.URL + `","registration":"` + e.reg + `"}`
+		_, body := callH(t, "POST", ts.URL+Cmi5LaunchPath, req, nil)
+		var out struct{ URL string }
+		json.Unmarshal([]byte(body), &out)
+		u, _ := url.Parse(out.URL)
+		lq = u.Query()
+	}
+	tok = fetch(lq)
+	launchFor(t, ts.URL, e.reg, "Passed", "Normal") // abandons the session of tok
+	if _, ok := db.Cmi5Token(t.Context(), tok); ok {
+		t.Error("the token of an abandoned session works")
 	}
 }
