@@ -231,6 +231,7 @@ func (d *DB) storeStatements(ctx context.Context, stmts []map[string]any) ([]str
 		}
 		id = strings.ToLower(id)
 		s["id"] = id
+		arrayContextActivities(s)
 		var old string
 		err := tx.QueryRow(`SELECT body FROM statements WHERE id = ?`, id).Scan(&old)
 		switch {
@@ -301,6 +302,24 @@ func (d *DB) storeStatements(ctx context.Context, stmts []map[string]any) ([]str
 	return ids, tx.Commit()
 }
 
+// arrayContextActivities makes each context activity of s (and of its
+// SubStatement) an array, as the LRS returns them: a single Activity is
+// the array of it.
+func arrayContextActivities(s map[string]any) {
+	if c, _ := s["context"].(map[string]any); c != nil {
+		if ca, _ := c["contextActivities"].(map[string]any); ca != nil {
+			for k, v := range ca {
+				if _, ok := v.([]any); !ok {
+					ca[k] = []any{v}
+				}
+			}
+		}
+	}
+	if obj, _ := s["object"].(map[string]any); obj != nil && obj["objectType"] == "SubStatement" {
+		arrayContextActivities(obj)
+	}
+}
+
 // statementQuery is a parsed GET of the Statement Resource.
 type statementQuery struct {
 	agent, verb, activity, registration string
@@ -309,7 +328,8 @@ type statementQuery struct {
 	limit                               int
 	format                              string
 	ascending                           bool
-	after                               int64 // the more link's cursor
+	after                               int64    // the more link's cursor
+	langs                               []string // Accept-Language, most wanted first (format=canonical)
 }
 
 var statementParams = map[string]bool{"statementId": true, "voidedStatementId": true, "agent": true, "verb": true,
@@ -426,10 +446,11 @@ func (d *DB) getStatements(w http.ResponseWriter, r *http.Request) {
 			statementError(w, err)
 			return
 		}
+		sq.langs = acceptLanguages(r.Header.Get("Accept-Language"))
 		if q.Has("statementId") {
-			d.oneStatement(w, r, q.Get("statementId"), false, sq.format)
+			d.oneStatement(w, r, q.Get("statementId"), false, sq)
 		} else {
-			d.oneStatement(w, r, q.Get("voidedStatementId"), true, sq.format)
+			d.oneStatement(w, r, q.Get("voidedStatementId"), true, sq)
 		}
 		return
 	}
@@ -438,6 +459,7 @@ func (d *DB) getStatements(w http.ResponseWriter, r *http.Request) {
 		statementError(w, err)
 		return
 	}
+	sq.langs = acceptLanguages(r.Header.Get("Accept-Language"))
 	out, next, err := d.queryStatements(r.Context(), sq)
 	if err != nil {
 		statementError(w, err)
@@ -487,7 +509,7 @@ func (d *DB) queryStatements(ctx context.Context, sq statementQuery) ([]any, int
 		if len(out) == sq.limit {
 			return out, last, nil
 		}
-		out = append(out, formatStatement(s, sq.format))
+		out = append(out, formatStatement(s, sq))
 		last = seq
 	}
 	return out, 0, rows.Err()
@@ -613,13 +635,17 @@ func hasActivity(s map[string]any, id string, related bool) bool {
 }
 
 // formatStatement applies format: ids keeps only identifiers of agents,
-// activities and verbs; exact and canonical return the statement as
-// stored (the LRS keeps no canonical language maps of its own).
-func formatStatement(s map[string]any, format string) any {
-	if format != "ids" {
-		return s
+// activities and verbs; canonical keeps one language of each language
+// map, the one Accept-Language prefers; exact returns the statement as
+// stored.
+func formatStatement(s map[string]any, sq statementQuery) any {
+	switch sq.format {
+	case "ids":
+		return idsOnly(s, "").(map[string]any)
+	case "canonical":
+		return canonical(s, "", sq.langs)
 	}
-	return idsOnly(s, "").(map[string]any)
+	return s
 }
 
 func idsOnly(v any, key string) any {
@@ -642,7 +668,7 @@ func idsOnly(v any, key string) any {
 			return c
 		case (key == "object" || key == "parent" || key == "grouping" || key == "category" || key == "other") &&
 			(x["objectType"] == nil || x["objectType"] == "Activity"):
-			return map[string]any{"objectType": "Activity", "id": x["id"]}
+			return map[string]any{"id": x["id"]}
 		}
 		c := make(map[string]any, len(x))
 		for k, e := range x {
@@ -659,7 +685,7 @@ func idsOnly(v any, key string) any {
 	return v
 }
 
-func (d *DB) oneStatement(w http.ResponseWriter, r *http.Request, id string, voided bool, format string) {
+func (d *DB) oneStatement(w http.ResponseWriter, r *http.Request, id string, voided bool, sq statementQuery) {
 	if !validUUID(id) {
 		http.Error(w, "statementId and voidedStatementId must be UUIDs", http.StatusBadRequest)
 		return
@@ -678,10 +704,10 @@ func (d *DB) oneStatement(w http.ResponseWriter, r *http.Request, id string, voi
 	if t, err := time.Parse(time.RFC3339Nano, stored); err == nil {
 		w.Header().Set("Last-Modified", t.UTC().Format(http.TimeFormat))
 	}
-	if format == "ids" {
+	if sq.format != "exact" {
 		var s map[string]any
 		json.Unmarshal([]byte(body), &s)
-		writeJSON(w, http.StatusOK, formatStatement(s, format))
+		writeJSON(w, http.StatusOK, formatStatement(s, sq))
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
