@@ -98,6 +98,7 @@ func (d *DB) putStatement(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	stmts[0]["id"] = strings.ToLower(id)
+	setAuthority(r.Context(), stmts)
 	if _, err := d.storeStatements(r.Context(), stmts); err != nil {
 		statementError(w, err)
 		return
@@ -182,6 +183,7 @@ func (d *DB) postStatements(w http.ResponseWriter, r *http.Request) {
 		statementError(w, err)
 		return
 	}
+	setAuthority(r.Context(), stmts)
 	ids, err := d.storeStatements(r.Context(), stmts)
 	if err != nil {
 		statementError(w, err)
