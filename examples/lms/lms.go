@@ -64,7 +64,7 @@ func Open(path string, outbox bool) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := db.Exec(schema + cmi5Schema); err != nil {
+	if _, err := db.Exec(schema + cmi5Schema + activitiesSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("lms: database %s: %w", path, err)
 	}
@@ -214,6 +214,8 @@ func (d *DB) Handler(opt Options) http.Handler {
 	mux.HandleFunc("GET "+GradebookPath+"/results", d.listResults)
 	mux.Handle(StatementsPath, withAuthority(opt, xapiHeaders(d.statements, true)))
 	mux.HandleFunc("GET "+AboutPath, xapiHeaders(d.about, false))
+	mux.HandleFunc(AgentsPath, xapiHeaders(d.agents, true))
+	mux.HandleFunc(ActivitiesPath, xapiHeaders(d.activities, true))
 	mux.HandleFunc(StatePath, xapiHeaders(d.documents(docState), true))
 	mux.HandleFunc(AgentProfilePath, xapiHeaders(d.documents(docAgentProfile), true))
 	mux.HandleFunc(ActivityProfilePath, xapiHeaders(d.documents(docActivityProfile), true))
@@ -225,7 +227,7 @@ func (d *DB) Handler(opt Options) http.Handler {
 	// The fetch URL is its own credential: outside the API's guard.
 	outer := http.NewServeMux()
 	outer.HandleFunc(Cmi5FetchPath+"{id}", d.cmi5Fetch)
-	outer.Handle("/", h)
+	outer.Handle("/", publicAbout(d, h))
 	return outer
 }
 

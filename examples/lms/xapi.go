@@ -290,6 +290,9 @@ func (d *DB) storeStatements(ctx context.Context, stmts []map[string]any) ([]str
 			}
 			voided = err == nil
 		}
+		if err := recordActivities(tx, s); err != nil {
+			return nil, err
+		}
 		body, _ := json.Marshal(s)
 		if _, err := tx.Exec(`INSERT INTO statements (id, stored, voided, body) VALUES (?, ?, ?, ?)`, id, now, voided, string(body)); err != nil {
 			return nil, err
