@@ -227,7 +227,7 @@ func (d *DB) Handler(opt Options) http.Handler {
 	// The fetch URL is its own credential: outside the API's guard.
 	outer := http.NewServeMux()
 	outer.HandleFunc(Cmi5FetchPath+"{id}", d.cmi5Fetch)
-	outer.Handle("/", publicAbout(d, h))
+	outer.Handle("/", alternateSyntax(publicAbout(d, h)))
 	return outer
 }
 

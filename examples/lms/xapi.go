@@ -171,7 +171,7 @@ func readStatements(r *http.Request) (list []map[string]any, array bool, err err
 
 func (d *DB) postStatements(w http.ResponseWriter, r *http.Request) {
 	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
-		http.Error(w, "the alternate request syntax (form POST) is not supported", http.StatusBadRequest)
+		http.Error(w, "a form POST is the alternate request syntax, which needs ?method=", http.StatusBadRequest)
 		return
 	}
 	if len(r.URL.Query()) > 0 {
