@@ -206,7 +206,7 @@ func (d *DB) LaunchAU(ctx context.Context, req Cmi5LaunchRequest) (string, error
 			"contextActivities": map[string]any{"category": []any{map[string]any{"id": Cmi5Category}}},
 		},
 	}
-	if _, err := d.storeStatements(ctx, []map[string]any{launched}); err != nil {
+	if _, err := d.storeStatements(ctx, []map[string]any{launched}, nil); err != nil {
 		return "", err
 	}
 	q := u.Query()

@@ -64,7 +64,7 @@ func Open(path string, outbox bool) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := db.Exec(schema + cmi5Schema + activitiesSchema); err != nil {
+	if _, err := db.Exec(schema + cmi5Schema + activitiesSchema + attachmentsSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("lms: database %s: %w", path, err)
 	}

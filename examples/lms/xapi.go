@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -85,7 +86,7 @@ func (d *DB) putStatement(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "PUT needs a statementId that is a UUID", http.StatusBadRequest)
 		return
 	}
-	stmts, array, err := readStatements(r)
+	stmts, array, parts, err := readStatements(r)
 	if err == nil && array {
 		err = bad("PUT takes one statement, not an array")
 	}
@@ -99,7 +100,7 @@ func (d *DB) putStatement(w http.ResponseWriter, r *http.Request) {
 	}
 	stmts[0]["id"] = strings.ToLower(id)
 	setAuthority(r.Context(), stmts)
-	if _, err := d.storeStatements(r.Context(), stmts); err != nil {
+	if _, err := d.storeStatements(r.Context(), stmts, parts); err != nil {
 		statementError(w, err)
 		return
 	}
@@ -119,19 +120,39 @@ func statementError(w http.ResponseWriter, err error) {
 	}
 }
 
-// readStatements decodes a body of one statement or an array of them and
+// readStatements decodes a body of one statement or an array of them,
+// as JSON or as multipart/mixed with the attachments' contents, and
 // validates each; array says which it was.
-func readStatements(r *http.Request) (list []map[string]any, array bool, err error) {
-	b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20+1))
-	if err != nil {
-		return nil, false, err
+func readStatements(r *http.Request) (list []map[string]any, array bool, parts map[string]attachmentPart, err error) {
+	var b []byte
+	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch {
+	case mt == "multipart/mixed":
+		if params["boundary"] == "" {
+			return nil, false, nil, bad("multipart/mixed needs a boundary")
+		}
+		if b, parts, err = readMultipart(r.Body, params["boundary"]); err != nil {
+			return nil, false, nil, err
+		}
+	case strings.HasPrefix(mt, "multipart/"):
+		return nil, false, nil, bad("statements with attachments are multipart/mixed, not %s", mt)
+	default:
+		if b, err = io.ReadAll(io.LimitReader(r.Body, maxStatementBody+1)); err != nil {
+			return nil, false, nil, err
+		}
+		if len(b) > maxStatementBody {
+			return nil, false, nil, bad("body over 1 MiB")
+		}
 	}
-	if len(b) > 1<<20 {
-		return nil, false, bad("body over 1 MiB")
+	list, array, err = decodeStatements(b)
+	if err == nil && parts != nil {
+		err = checkParts(list, parts)
 	}
-	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "multipart/") {
-		return nil, false, bad("statements with attachments (multipart/mixed) are not supported")
-	}
+	return list, array, parts, err
+}
+
+// decodeStatements decodes and validates one statement or an array.
+func decodeStatements(b []byte) (list []map[string]any, array bool, err error) {
 	b = bytes.TrimSpace(b)
 	array = len(b) > 0 && b[0] == '['
 	if array {
@@ -178,13 +199,13 @@ func (d *DB) postStatements(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "POST statements takes no query parameters", http.StatusBadRequest)
 		return
 	}
-	stmts, _, err := readStatements(r)
+	stmts, _, parts, err := readStatements(r)
 	if err != nil {
 		statementError(w, err)
 		return
 	}
 	setAuthority(r.Context(), stmts)
-	ids, err := d.storeStatements(r.Context(), stmts)
+	ids, err := d.storeStatements(r.Context(), stmts, parts)
 	if err != nil {
 		statementError(w, err)
 		return
@@ -204,15 +225,18 @@ func isVoiding(s map[string]any) (string, bool) {
 }
 
 // storeStatements stores statements in one transaction with their outbox
-// rows. A statement whose id exists with the same content is accepted
+// rows and the attachment contents that came with them. A statement whose id exists with the same content is accepted
 // again without a second copy (so retries are safe); with other content,
 // the whole request fails with errConflict.
-func (d *DB) storeStatements(ctx context.Context, stmts []map[string]any) ([]string, error) {
+func (d *DB) storeStatements(ctx context.Context, stmts []map[string]any, parts map[string]attachmentPart) ([]string, error) {
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
+	if err := storeParts(tx, parts); err != nil {
+		return nil, err
+	}
 	if err := d.checkCmi5(tx, stmts); err != nil {
 		return nil, err
 	}
@@ -333,6 +357,7 @@ type statementQuery struct {
 	limit                               int
 	format                              string
 	ascending                           bool
+	attachments                         bool     // answer multipart/mixed with the attachments' contents
 	after                               int64    // the more link's cursor
 	langs                               []string // Accept-Language, most wanted first (format=canonical)
 }
@@ -397,7 +422,7 @@ func parseStatementQuery(q url.Values) (sq statementQuery, err error) {
 	if sq.ascending, err = parseBool(q, "ascending"); err != nil {
 		return sq, err
 	}
-	if _, err = parseBool(q, "attachments"); err != nil {
+	if sq.attachments, err = parseBool(q, "attachments"); err != nil {
 		return sq, err
 	}
 	if sq.since, err = parseTime(q, "since"); err != nil {
@@ -478,6 +503,15 @@ func (d *DB) getStatements(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Set("after", strconv.FormatInt(next, 10))
 		res["more"] = StatementsPath + "?" + v.Encode()
+	}
+	if sq.attachments {
+		var list []map[string]any
+		for _, s := range out {
+			m, _ := s.(map[string]any)
+			list = append(list, m)
+		}
+		d.writeWithAttachments(w, r, res, list)
+		return
 	}
 	writeJSON(w, http.StatusOK, res)
 }
@@ -709,10 +743,15 @@ func (d *DB) oneStatement(w http.ResponseWriter, r *http.Request, id string, voi
 	if t, err := time.Parse(time.RFC3339Nano, stored); err == nil {
 		w.Header().Set("Last-Modified", t.UTC().Format(http.TimeFormat))
 	}
-	if sq.format != "exact" {
+	if sq.format != "exact" || sq.attachments {
 		var s map[string]any
 		json.Unmarshal([]byte(body), &s)
-		writeJSON(w, http.StatusOK, formatStatement(s, sq))
+		out, _ := formatStatement(s, sq).(map[string]any)
+		if sq.attachments {
+			d.writeWithAttachments(w, r, out, []map[string]any{out})
+			return
+		}
+		writeJSON(w, http.StatusOK, out)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
