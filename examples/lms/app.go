@@ -126,7 +126,11 @@ func Serve(ctx context.Context, c AppConfig) error {
 	mux := http.NewServeMux()
 	mux.Handle("/oauth/", auth)
 	mux.Handle("/.well-known/", auth)
-	mux.Handle("/", db.Handler(Options{Auth: func(h http.Handler) http.Handler { return basicAsBearer(bearer.Require(v)(h)) }}))
+	opt := Options{Auth: func(h http.Handler) http.Handler { return basicAsBearer(bearer.Require(v)(h)) }, AuthorityHomePage: c.Issuer}
+	if c.Online {
+		opt.Relays = []string{"lms-sync"}
+	}
+	mux.Handle("/", db.Handler(opt))
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -344,7 +344,7 @@ func (d *DB) LaunchAU(ctx context.Context, req Cmi5LaunchRequest) (string, error
 	if req.CourseID != "" && moveOn == "NotApplicable" {
 		stmts = append(stmts, satisfiedStatement(req.Actor, req.CourseID, reg, session))
 	}
-	if _, err := d.storeStatements(lmsIssued(ctx), stmts); err != nil {
+	if _, err := d.storeStatements(lmsIssued(ctx), stmts, nil); err != nil {
 		return "", err
 	}
 	// The abandoned sessions' tokens stop working.
@@ -451,7 +451,7 @@ func (d *DB) WaiveAU(ctx context.Context, req Cmi5WaiveRequest) error {
 	if req.CourseID != "" {
 		stmts = append(stmts, satisfiedStatement(req.Actor, req.CourseID, reg, session))
 	}
-	_, err := d.storeStatements(lmsIssued(ctx), stmts)
+	_, err := d.storeStatements(lmsIssued(ctx), stmts, nil)
 	return err
 }
 

@@ -64,7 +64,7 @@ func Open(path string, outbox bool) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := db.Exec(schema + cmi5Schema); err != nil {
+	if _, err := db.Exec(schema + cmi5Schema + activitiesSchema + attachmentsSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("lms: database %s: %w", path, err)
 	}
@@ -189,6 +189,14 @@ type Options struct {
 	Auth func(http.Handler) http.Handler
 	// Logger, nil means slog.Default().
 	Logger *slog.Logger
+	// AuthorityHomePage is the homePage of the accounts of the statement
+	// authorities the LRS sets from the credentials ("" means
+	// urn:httpipc:lms).
+	AuthorityHomePage string
+	// Relays are the OAuth client ids whose statements keep the authority
+	// they carry (the device pushing what its LRS stored); others get the
+	// authority of their credentials.
+	Relays []string
 }
 
 // Handler serves the OneRoster and xAPI endpoints.
@@ -204,8 +212,10 @@ func (d *DB) Handler(opt Options) http.Handler {
 	mux.HandleFunc("GET "+GradebookPath+"/results/{id}", d.getResult)
 	mux.HandleFunc("PUT "+GradebookPath+"/results/{id}", d.putResult)
 	mux.HandleFunc("GET "+GradebookPath+"/results", d.listResults)
-	mux.HandleFunc(StatementsPath, xapiHeaders(d.statements, true))
+	mux.Handle(StatementsPath, withAuthority(opt, xapiHeaders(d.statements, true)))
 	mux.HandleFunc("GET "+AboutPath, xapiHeaders(d.about, false))
+	mux.HandleFunc(AgentsPath, xapiHeaders(d.agents, true))
+	mux.HandleFunc(ActivitiesPath, xapiHeaders(d.activities, true))
 	mux.HandleFunc(StatePath, xapiHeaders(d.documents(docState), true))
 	mux.HandleFunc(AgentProfilePath, xapiHeaders(d.documents(docAgentProfile), true))
 	mux.HandleFunc(ActivityProfilePath, xapiHeaders(d.documents(docActivityProfile), true))
@@ -217,7 +227,7 @@ func (d *DB) Handler(opt Options) http.Handler {
 	// The fetch URL is its own credential: outside the API's guard.
 	outer := http.NewServeMux()
 	outer.HandleFunc(Cmi5FetchPath+"{id}", d.cmi5Fetch)
-	outer.Handle("/", h)
+	outer.Handle("/", alternateSyntax(publicAbout(d, h)))
 	return outer
 }
 

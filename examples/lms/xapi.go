@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -88,7 +89,7 @@ func (d *DB) putStatement(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "PUT needs a statementId that is a UUID", http.StatusBadRequest)
 		return
 	}
-	stmts, array, err := readStatements(r)
+	stmts, array, parts, err := readStatements(r)
 	if err == nil && array {
 		err = bad("PUT takes one statement, not an array")
 	}
@@ -104,7 +105,8 @@ func (d *DB) putStatement(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	stmts[0]["id"] = strings.ToLower(id)
-	if _, err := d.storeStatements(r.Context(), stmts); err != nil {
+	setAuthority(r.Context(), stmts)
+	if _, err := d.storeStatements(r.Context(), stmts, parts); err != nil {
 		statementError(w, err)
 		return
 	}
@@ -126,19 +128,39 @@ func statementError(w http.ResponseWriter, err error) {
 	}
 }
 
-// readStatements decodes a body of one statement or an array of them and
+// readStatements decodes a body of one statement or an array of them,
+// as JSON or as multipart/mixed with the attachments' contents, and
 // validates each; array says which it was.
-func readStatements(r *http.Request) (list []map[string]any, array bool, err error) {
-	b, err := io.ReadAll(io.LimitReader(r.Body, 1<<20+1))
-	if err != nil {
-		return nil, false, err
+func readStatements(r *http.Request) (list []map[string]any, array bool, parts map[string]attachmentPart, err error) {
+	var b []byte
+	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch {
+	case mt == "multipart/mixed":
+		if params["boundary"] == "" {
+			return nil, false, nil, bad("multipart/mixed needs a boundary")
+		}
+		if b, parts, err = readMultipart(r.Body, params["boundary"]); err != nil {
+			return nil, false, nil, err
+		}
+	case strings.HasPrefix(mt, "multipart/"):
+		return nil, false, nil, bad("statements with attachments are multipart/mixed, not %s", mt)
+	default:
+		if b, err = io.ReadAll(io.LimitReader(r.Body, maxStatementBody+1)); err != nil {
+			return nil, false, nil, err
+		}
+		if len(b) > maxStatementBody {
+			return nil, false, nil, bad("body over 1 MiB")
+		}
 	}
-	if len(b) > 1<<20 {
-		return nil, false, bad("body over 1 MiB")
+	list, array, err = decodeStatements(b)
+	if err == nil && parts != nil {
+		err = checkParts(list, parts)
 	}
-	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "multipart/") {
-		return nil, false, bad("statements with attachments (multipart/mixed) are not supported")
-	}
+	return list, array, parts, err
+}
+
+// decodeStatements decodes and validates one statement or an array.
+func decodeStatements(b []byte) (list []map[string]any, array bool, err error) {
 	b = bytes.TrimSpace(b)
 	array = len(b) > 0 && b[0] == '['
 	if array {
@@ -178,14 +200,14 @@ func readStatements(r *http.Request) (list []map[string]any, array bool, err err
 
 func (d *DB) postStatements(w http.ResponseWriter, r *http.Request) {
 	if ct := r.Header.Get("Content-Type"); strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
-		http.Error(w, "the alternate request syntax (form POST) is not supported", http.StatusBadRequest)
+		http.Error(w, "a form POST is the alternate request syntax, which needs ?method=", http.StatusBadRequest)
 		return
 	}
 	if len(r.URL.Query()) > 0 {
 		http.Error(w, "POST statements takes no query parameters", http.StatusBadRequest)
 		return
 	}
-	stmts, _, err := readStatements(r)
+	stmts, _, parts, err := readStatements(r)
 	if err == nil {
 		err = d.cmi5MayVoid(r, stmts)
 	}
@@ -193,7 +215,8 @@ func (d *DB) postStatements(w http.ResponseWriter, r *http.Request) {
 		statementError(w, err)
 		return
 	}
-	ids, err := d.storeStatements(r.Context(), stmts)
+	setAuthority(r.Context(), stmts)
+	ids, err := d.storeStatements(r.Context(), stmts, parts)
 	if err != nil {
 		statementError(w, err)
 		return
@@ -213,15 +236,18 @@ func isVoiding(s map[string]any) (string, bool) {
 }
 
 // storeStatements stores statements in one transaction with their outbox
-// rows. A statement whose id exists with the same content is accepted
+// rows and the attachment contents that came with them. A statement whose id exists with the same content is accepted
 // again without a second copy (so retries are safe); with other content,
 // the whole request fails with errConflict.
-func (d *DB) storeStatements(ctx context.Context, stmts []map[string]any) ([]string, error) {
+func (d *DB) storeStatements(ctx context.Context, stmts []map[string]any, parts map[string]attachmentPart) ([]string, error) {
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
+	if err := storeParts(tx, parts); err != nil {
+		return nil, err
+	}
 	issued, err := d.checkCmi5(ctx, tx, stmts)
 	if err != nil {
 		return nil, err
@@ -245,6 +271,7 @@ func (d *DB) storeStatements(ctx context.Context, stmts []map[string]any) ([]str
 		}
 		id = strings.ToLower(id)
 		s["id"] = id
+		arrayContextActivities(s)
 		var old string
 		err := tx.QueryRow(`SELECT body FROM statements WHERE id = ?`, id).Scan(&old)
 		switch {
@@ -301,6 +328,9 @@ func (d *DB) storeStatements(ctx context.Context, stmts []map[string]any) ([]str
 			}
 			voided = err == nil
 		}
+		if err := recordActivities(tx, s); err != nil {
+			return nil, err
+		}
 		body, _ := json.Marshal(s)
 		if _, err := tx.Exec(`INSERT INTO statements (id, stored, voided, body) VALUES (?, ?, ?, ?)`, id, now, voided, string(body)); err != nil {
 			return nil, err
@@ -315,6 +345,24 @@ func (d *DB) storeStatements(ctx context.Context, stmts []map[string]any) ([]str
 	return ids[:n], tx.Commit()
 }
 
+// arrayContextActivities makes each context activity of s (and of its
+// SubStatement) an array, as the LRS returns them: a single Activity is
+// the array of it.
+func arrayContextActivities(s map[string]any) {
+	if c, _ := s["context"].(map[string]any); c != nil {
+		if ca, _ := c["contextActivities"].(map[string]any); ca != nil {
+			for k, v := range ca {
+				if _, ok := v.([]any); !ok {
+					ca[k] = []any{v}
+				}
+			}
+		}
+	}
+	if obj, _ := s["object"].(map[string]any); obj != nil && obj["objectType"] == "SubStatement" {
+		arrayContextActivities(obj)
+	}
+}
+
 // statementQuery is a parsed GET of the Statement Resource.
 type statementQuery struct {
 	agent, verb, activity, registration string
@@ -323,7 +371,9 @@ type statementQuery struct {
 	limit                               int
 	format                              string
 	ascending                           bool
-	after                               int64 // the more link's cursor
+	attachments                         bool     // answer multipart/mixed with the attachments' contents
+	after                               int64    // the more link's cursor
+	langs                               []string // Accept-Language, most wanted first (format=canonical)
 }
 
 var statementParams = map[string]bool{"statementId": true, "voidedStatementId": true, "agent": true, "verb": true,
@@ -386,7 +436,7 @@ func parseStatementQuery(q url.Values) (sq statementQuery, err error) {
 	if sq.ascending, err = parseBool(q, "ascending"); err != nil {
 		return sq, err
 	}
-	if _, err = parseBool(q, "attachments"); err != nil {
+	if sq.attachments, err = parseBool(q, "attachments"); err != nil {
 		return sq, err
 	}
 	if sq.since, err = parseTime(q, "since"); err != nil {
@@ -440,10 +490,11 @@ func (d *DB) getStatements(w http.ResponseWriter, r *http.Request) {
 			statementError(w, err)
 			return
 		}
+		sq.langs = acceptLanguages(r.Header.Get("Accept-Language"))
 		if q.Has("statementId") {
-			d.oneStatement(w, r, q.Get("statementId"), false, sq.format)
+			d.oneStatement(w, r, q.Get("statementId"), false, sq)
 		} else {
-			d.oneStatement(w, r, q.Get("voidedStatementId"), true, sq.format)
+			d.oneStatement(w, r, q.Get("voidedStatementId"), true, sq)
 		}
 		return
 	}
@@ -452,6 +503,7 @@ func (d *DB) getStatements(w http.ResponseWriter, r *http.Request) {
 		statementError(w, err)
 		return
 	}
+	sq.langs = acceptLanguages(r.Header.Get("Accept-Language"))
 	out, next, err := d.queryStatements(r.Context(), sq)
 	if err != nil {
 		statementError(w, err)
@@ -465,6 +517,15 @@ func (d *DB) getStatements(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Set("after", strconv.FormatInt(next, 10))
 		res["more"] = StatementsPath + "?" + v.Encode()
+	}
+	if sq.attachments {
+		var list []map[string]any
+		for _, s := range out {
+			m, _ := s.(map[string]any)
+			list = append(list, m)
+		}
+		d.writeWithAttachments(w, r, res, list)
+		return
 	}
 	writeJSON(w, http.StatusOK, res)
 }
@@ -501,7 +562,7 @@ func (d *DB) queryStatements(ctx context.Context, sq statementQuery) ([]any, int
 		if len(out) == sq.limit {
 			return out, last, nil
 		}
-		out = append(out, formatStatement(s, sq.format))
+		out = append(out, formatStatement(s, sq))
 		last = seq
 	}
 	return out, 0, rows.Err()
@@ -627,13 +688,17 @@ func hasActivity(s map[string]any, id string, related bool) bool {
 }
 
 // formatStatement applies format: ids keeps only identifiers of agents,
-// activities and verbs; exact and canonical return the statement as
-// stored (the LRS keeps no canonical language maps of its own).
-func formatStatement(s map[string]any, format string) any {
-	if format != "ids" {
-		return s
+// activities and verbs; canonical keeps one language of each language
+// map, the one Accept-Language prefers; exact returns the statement as
+// stored.
+func formatStatement(s map[string]any, sq statementQuery) any {
+	switch sq.format {
+	case "ids":
+		return idsOnly(s, "").(map[string]any)
+	case "canonical":
+		return canonical(s, "", sq.langs)
 	}
-	return idsOnly(s, "").(map[string]any)
+	return s
 }
 
 func idsOnly(v any, key string) any {
@@ -656,7 +721,7 @@ func idsOnly(v any, key string) any {
 			return c
 		case (key == "object" || key == "parent" || key == "grouping" || key == "category" || key == "other") &&
 			(x["objectType"] == nil || x["objectType"] == "Activity"):
-			return map[string]any{"objectType": "Activity", "id": x["id"]}
+			return map[string]any{"id": x["id"]}
 		}
 		c := make(map[string]any, len(x))
 		for k, e := range x {
@@ -673,7 +738,7 @@ func idsOnly(v any, key string) any {
 	return v
 }
 
-func (d *DB) oneStatement(w http.ResponseWriter, r *http.Request, id string, voided bool, format string) {
+func (d *DB) oneStatement(w http.ResponseWriter, r *http.Request, id string, voided bool, sq statementQuery) {
 	if !validUUID(id) {
 		http.Error(w, "statementId and voidedStatementId must be UUIDs", http.StatusBadRequest)
 		return
@@ -692,10 +757,15 @@ func (d *DB) oneStatement(w http.ResponseWriter, r *http.Request, id string, voi
 	if t, err := time.Parse(time.RFC3339Nano, stored); err == nil {
 		w.Header().Set("Last-Modified", t.UTC().Format(http.TimeFormat))
 	}
-	if format == "ids" {
+	if sq.format != "exact" || sq.attachments {
 		var s map[string]any
 		json.Unmarshal([]byte(body), &s)
-		writeJSON(w, http.StatusOK, formatStatement(s, format))
+		out, _ := formatStatement(s, sq).(map[string]any)
+		if sq.attachments {
+			d.writeWithAttachments(w, r, out, []map[string]any{out})
+			return
+		}
+		writeJSON(w, http.StatusOK, out)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"mime"
 	"net/url"
 	"reflect"
 	"sort"
@@ -81,8 +82,8 @@ func agentKey(v any, where string, group bool) (string, error) {
 	var keys []string
 	if v, ok := m["mbox"]; ok {
 		s, _ := v.(string)
-		if !strings.HasPrefix(s, "mailto:") || len(s) == len("mailto:") {
-			return "", bad("%s.mbox must be a mailto: IRI", where)
+		if !validMbox(s) {
+			return "", bad("%s.mbox must be a mailto: IRI of an email address", where)
 		}
 		keys = append(keys, "mbox|"+strings.ToLower(s))
 	}
@@ -162,9 +163,7 @@ func checkActivity(m map[string]any, where string) error {
 		return bad("%s.id must be an IRI", where)
 	}
 	if d, ok := m["definition"]; ok {
-		if _, ok := d.(map[string]any); !ok {
-			return bad("%s.definition must be an object", where)
-		}
+		return checkDefinition(d, where+".definition")
 	}
 	return nil
 }
@@ -174,6 +173,10 @@ func checkTimestamp(v any, where string) error {
 	if _, err := time.Parse(time.RFC3339Nano, s); err != nil {
 		return bad("%s must be an ISO 8601 timestamp", where)
 	}
+	// RFC 3339's unknown local offset is not an instant.
+	if strings.HasSuffix(s, "-00:00") {
+		return bad("%s has the offset -00:00, which names no time zone", where)
+	}
 	return nil
 }
 
@@ -181,6 +184,11 @@ func checkTimestamp(v any, where string) error {
 // against the xAPI 1.0.3 data model.
 func validateStatement(s map[string]any, sub bool) error {
 	where := "statement"
+	if !sub {
+		if err := checkNulls(s, "statement"); err != nil {
+			return err
+		}
+	}
 	if sub {
 		where = "object (SubStatement)"
 		if err := onlyKeys(s, where, "objectType", "actor", "verb", "object", "result", "context", "timestamp", "attachments"); err != nil {
@@ -268,7 +276,7 @@ func validateStatement(s map[string]any, sub bool) error {
 		}
 	}
 	if a, ok := s["authority"]; ok {
-		if _, err := agentKey(a, "authority", true); err != nil {
+		if err := checkAuthority(a); err != nil {
 			return err
 		}
 	}
@@ -283,9 +291,8 @@ func validateStatement(s map[string]any, sub bool) error {
 			return bad("attachments must be an array")
 		}
 		for i, x := range list {
-			m, _ := x.(map[string]any)
-			if m == nil || !isIRI(fmt.Sprint(m["usageType"])) || m["contentType"] == nil || m["length"] == nil || m["sha2"] == nil || m["display"] == nil {
-				return bad("attachments[%d] needs usageType, display, contentType, length and sha2", i)
+			if err := checkAttachment(x, fmt.Sprintf("attachments[%d]", i)); err != nil {
+				return err
 			}
 		}
 	}
@@ -298,8 +305,11 @@ func checkLangMap(v any, where string) error {
 		return bad("%s must be a language map", where)
 	}
 	for k, x := range m {
-		if _, ok := x.(string); !ok || k == "" {
+		if _, ok := x.(string); !ok {
 			return bad("%s must map language tags to strings", where)
+		}
+		if !validLangTag(k) {
+			return bad("%s has the key %q, which is not an RFC 5646 language tag", where, k)
 		}
 	}
 	return nil
@@ -320,6 +330,21 @@ func checkResult(v any) error {
 			}
 		}
 	}
+	if x, ok := r["response"]; ok {
+		if _, ok := x.(string); !ok {
+			return bad("result.response must be a string")
+		}
+	}
+	if x, ok := r["duration"]; ok {
+		if d, _ := x.(string); !validDuration(d) {
+			return bad("result.duration must be an ISO 8601 duration")
+		}
+	}
+	if x, ok := r["extensions"]; ok {
+		if err := checkExtensions(x, "result.extensions"); err != nil {
+			return err
+		}
+	}
 	if sc, ok := r["score"]; ok {
 		m, ok := sc.(map[string]any)
 		if !ok {
@@ -336,6 +361,14 @@ func checkResult(v any) error {
 		if x, ok := m["scaled"].(float64); ok && (x < -1 || x > 1 || math.IsNaN(x)) {
 			return bad("result.score.scaled must be between -1 and 1")
 		}
+		lo, hasMin := m["min"].(float64)
+		hi, hasMax := m["max"].(float64)
+		if hasMin && hasMax && lo >= hi {
+			return bad("result.score.min must be less than max")
+		}
+		if raw, ok := m["raw"].(float64); ok && (hasMin && raw < lo || hasMax && raw > hi) {
+			return bad("result.score.raw must be between min and max")
+		}
 	}
 	return nil
 }
@@ -351,6 +384,23 @@ func checkContext(v any, objectType string) error {
 	if r, ok := c["registration"]; ok {
 		if s, _ := r.(string); !validUUID(s) {
 			return bad("context.registration must be a UUID")
+		}
+	}
+	for _, k := range []string{"revision", "platform"} {
+		if x, ok := c[k]; ok {
+			if _, ok := x.(string); !ok {
+				return bad("context.%s must be a string", k)
+			}
+		}
+	}
+	if x, ok := c["language"]; ok {
+		if l, _ := x.(string); !validLangTag(l) {
+			return bad("context.language must be an RFC 5646 language tag")
+		}
+	}
+	if x, ok := c["extensions"]; ok {
+		if err := checkExtensions(x, "context.extensions"); err != nil {
+			return err
 		}
 	}
 	if i, ok := c["instructor"]; ok {
@@ -501,4 +551,361 @@ func sameStatement(old string, s map[string]any) bool {
 		}
 	}
 	return reflect.DeepEqual(comparable(o), comparable(s))
+}
+
+// checkNulls refuses a null value anywhere in v except inside extensions,
+// where any JSON value is the extension's own business.
+func checkNulls(v any, where string) error {
+	switch x := v.(type) {
+	case nil:
+		return bad("%s is null", where)
+	case map[string]any:
+		for k, e := range x {
+			if k == "extensions" {
+				continue
+			}
+			if err := checkNulls(e, where+"."+k); err != nil {
+				return err
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if err := checkNulls(e, fmt.Sprintf("%s[%d]", where, i)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// validMbox reports whether s is "mailto:" and an email address.
+func validMbox(s string) bool {
+	addr, ok := strings.CutPrefix(s, "mailto:")
+	local, domain, found := strings.Cut(addr, "@")
+	return ok && found && local != "" && domain != "" && !strings.ContainsAny(addr, " \t\r\n<>") &&
+		!strings.Contains(domain, "@")
+}
+
+// The interaction types of an activity definition, exactly as spelled.
+var interactionTypes = map[string]bool{"true-false": true, "choice": true, "fill-in": true, "long-fill-in": true,
+	"matching": true, "performance": true, "sequencing": true, "likert": true, "numeric": true, "other": true}
+
+// interactionLists are the lists of interaction components.
+var interactionLists = []string{"choices", "scale", "source", "target", "steps"}
+
+// checkDefinition checks an activity definition.
+func checkDefinition(v any, where string) error {
+	d, ok := v.(map[string]any)
+	if !ok {
+		return bad("%s must be an object", where)
+	}
+	if err := onlyKeys(d, where, "name", "description", "type", "moreInfo", "interactionType",
+		"correctResponsesPattern", "choices", "scale", "source", "target", "steps", "extensions"); err != nil {
+		return err
+	}
+	for _, k := range []string{"name", "description"} {
+		if x, ok := d[k]; ok {
+			if err := checkLangMap(x, where+"."+k); err != nil {
+				return err
+			}
+		}
+	}
+	for _, k := range []string{"type", "moreInfo"} {
+		if x, ok := d[k]; ok {
+			if s, _ := x.(string); !isIRI(s) {
+				return bad("%s.%s must be an IRI", where, k)
+			}
+		}
+	}
+	it, hasType := d["interactionType"]
+	if hasType {
+		if s, _ := it.(string); !interactionTypes[s] {
+			return bad("%s.interactionType must be one of true-false, choice, fill-in, long-fill-in, matching, performance, sequencing, likert, numeric, other", where)
+		}
+	}
+	if x, ok := d["correctResponsesPattern"]; ok {
+		if !hasType {
+			return bad("%s has correctResponsesPattern without interactionType", where)
+		}
+		list, ok := x.([]any)
+		if !ok {
+			return bad("%s.correctResponsesPattern must be an array of strings", where)
+		}
+		for _, e := range list {
+			if _, ok := e.(string); !ok {
+				return bad("%s.correctResponsesPattern must be an array of strings", where)
+			}
+		}
+	}
+	for _, k := range interactionLists {
+		x, ok := d[k]
+		if !ok {
+			continue
+		}
+		if !hasType {
+			return bad("%s has %s without interactionType", where, k)
+		}
+		list, ok := x.([]any)
+		if !ok {
+			return bad("%s.%s must be an array of interaction components", where, k)
+		}
+		seen := map[string]bool{}
+		for i, e := range list {
+			at := fmt.Sprintf("%s.%s[%d]", where, k, i)
+			c, _ := e.(map[string]any)
+			if c == nil {
+				return bad("%s must be an object", at)
+			}
+			if err := onlyKeys(c, at, "id", "description"); err != nil {
+				return err
+			}
+			id, _ := c["id"].(string)
+			if id == "" || seen[id] {
+				return bad("%s needs an id, unique in its list", at)
+			}
+			seen[id] = true
+			if x, ok := c["description"]; ok {
+				if err := checkLangMap(x, at+".description"); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if x, ok := d["extensions"]; ok {
+		return checkExtensions(x, where+".extensions")
+	}
+	return nil
+}
+
+// checkExtensions: an object whose keys are IRIs.
+func checkExtensions(v any, where string) error {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return bad("%s must be an object", where)
+	}
+	for k := range m {
+		if !isIRI(k) {
+			return bad("%s has the key %q, which is not an IRI", where, k)
+		}
+	}
+	return nil
+}
+
+// checkAuthority: an Agent, or (OAuth) an anonymous Group of exactly two
+// Agents.
+func checkAuthority(v any) error {
+	key, err := agentKey(v, "authority", true)
+	if err != nil {
+		return err
+	}
+	m, _ := v.(map[string]any)
+	if m["objectType"] != "Group" {
+		return nil
+	}
+	if key != "" {
+		return bad("an authority that is a Group must be anonymous")
+	}
+	if list, _ := m["member"].([]any); len(list) != 2 {
+		return bad("an authority that is a Group must have exactly two members")
+	}
+	return nil
+}
+
+// checkAttachment checks one entry of a statement's attachments.
+func checkAttachment(v any, where string) error {
+	m, _ := v.(map[string]any)
+	if m == nil {
+		return bad("%s must be an object", where)
+	}
+	if err := onlyKeys(m, where, "usageType", "display", "description", "contentType", "length", "sha2", "fileUrl"); err != nil {
+		return err
+	}
+	if s, _ := m["usageType"].(string); !isIRI(s) {
+		return bad("%s.usageType must be an IRI", where)
+	}
+	d, ok := m["display"]
+	if !ok {
+		return bad("%s needs display", where)
+	}
+	if err := checkLangMap(d, where+".display"); err != nil {
+		return err
+	}
+	if x, ok := m["description"]; ok {
+		if err := checkLangMap(x, where+".description"); err != nil {
+			return err
+		}
+	}
+	ct, _ := m["contentType"].(string)
+	if _, _, err := mime.ParseMediaType(ct); err != nil {
+		return bad("%s.contentType must be a media type", where)
+	}
+	if n, ok := m["length"].(float64); !ok || n < 0 || n != math.Trunc(n) || n > 1<<53 {
+		return bad("%s.length must be a non-negative integer", where)
+	}
+	if s, _ := m["sha2"].(string); s == "" || !isHex(s) {
+		return bad("%s.sha2 must be a SHA-2 hash in hexadecimal", where)
+	}
+	if x, ok := m["fileUrl"]; ok {
+		if s, _ := x.(string); !isIRI(s) {
+			return bad("%s.fileUrl must be an IRL", where)
+		}
+	}
+	return nil
+}
+
+// validDuration reports whether s is an ISO 8601 duration in the format
+// of ISO 8601:2004 4.4.3.2: PnYnMnDTnHnMnS (any part may be left out, at
+// least one given, T only before time parts) or PnW. A fraction is
+// allowed on the last part.
+func validDuration(s string) bool {
+	rest, ok := strings.CutPrefix(s, "P")
+	if !ok || rest == "" {
+		return false
+	}
+	if n, ok := strings.CutSuffix(rest, "W"); ok {
+		return isDecimal(n)
+	}
+	date, tm, hasT := strings.Cut(rest, "T")
+	if hasT && tm == "" {
+		return false
+	}
+	parts := 0
+	last := false
+	eat := func(s, units string) bool {
+		for s != "" {
+			if last {
+				return false // a fraction was not on the last part
+			}
+			i := strings.IndexAny(s, units)
+			if i <= 0 || !isDecimal(s[:i]) {
+				return false
+			}
+			last = strings.ContainsAny(s[:i], ".,")
+			u := strings.IndexByte(units, s[i])
+			units = units[u+1:] // in order, each once
+			s = s[i+1:]
+			parts++
+		}
+		return true
+	}
+	return eat(date, "YMD") && eat(tm, "HMS") && parts > 0
+}
+
+// isDecimal: digits, with at most one decimal point or comma not at the
+// ends.
+func isDecimal(s string) bool {
+	if s == "" {
+		return false
+	}
+	sep := false
+	for i, c := range s {
+		switch {
+		case c >= '0' && c <= '9':
+		case (c == '.' || c == ',') && !sep && i > 0 && i < len(s)-1:
+			sep = true
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// grandfathered are the irregular and regular tags of RFC 5646 that do
+// not follow its syntax.
+var grandfathered = map[string]bool{"en-gb-oed": true, "i-ami": true, "i-bnn": true, "i-default": true,
+	"i-enochian": true, "i-hak": true, "i-klingon": true, "i-lux": true, "i-mingo": true, "i-navajo": true,
+	"i-pwn": true, "i-tao": true, "i-tay": true, "i-tsu": true, "sgn-be-fr": true, "sgn-be-nl": true,
+	"sgn-ch-de": true, "art-lojban": true, "cel-gaulish": true, "no-bok": true, "no-nyn": true,
+	"zh-guoyu": true, "zh-hakka": true, "zh-min": true, "zh-min-nan": true, "zh-xiang": true}
+
+// validLangTag reports whether t is a well-formed RFC 5646 language tag
+// (its syntax, with no repeated variant or extension singleton; the
+// subtags are not looked up in the registry).
+func validLangTag(t string) bool {
+	t = strings.ToLower(t)
+	if grandfathered[t] {
+		return true
+	}
+	parts := strings.Split(t, "-")
+	for _, p := range parts {
+		if p == "" || len(p) > 8 || !alnum(p) {
+			return false
+		}
+	}
+	privateUse := func(rest []string) bool { return len(rest) > 0 }
+	if parts[0] == "x" {
+		return privateUse(parts[1:])
+	}
+	i := 0
+	switch l := parts[0]; {
+	case !alpha(l) || len(l) < 2:
+		return false
+	case len(l) <= 3:
+		i = 1
+		for n := 0; n < 3 && i < len(parts) && len(parts[i]) == 3 && alpha(parts[i]); n++ {
+			i++ // extlang
+		}
+	default:
+		i = 1 // 4 (reserved) or 5 to 8 letters
+	}
+	if i < len(parts) && len(parts[i]) == 4 && alpha(parts[i]) {
+		i++ // script
+	}
+	if i < len(parts) && (len(parts[i]) == 2 && alpha(parts[i]) || len(parts[i]) == 3 && digits(parts[i])) {
+		i++ // region
+	}
+	variants := map[string]bool{}
+	for i < len(parts) && (len(parts[i]) >= 5 || len(parts[i]) == 4 && parts[i][0] >= '0' && parts[i][0] <= '9') {
+		if variants[parts[i]] {
+			return false
+		}
+		variants[parts[i]] = true
+		i++
+	}
+	singletons := map[string]bool{}
+	for i < len(parts) && len(parts[i]) == 1 && parts[i] != "x" {
+		if singletons[parts[i]] {
+			return false
+		}
+		singletons[parts[i]] = true
+		i++
+		n := 0
+		for ; i < len(parts) && len(parts[i]) >= 2; i++ {
+			n++
+		}
+		if n == 0 {
+			return false
+		}
+	}
+	if i < len(parts) && parts[i] == "x" {
+		return privateUse(parts[i+1:])
+	}
+	return i == len(parts)
+}
+
+func alpha(s string) bool {
+	for _, c := range s {
+		if c < 'a' || c > 'z' {
+			return false
+		}
+	}
+	return true
+}
+
+func digits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+func alnum(s string) bool {
+	for _, c := range s {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
 }
