@@ -116,7 +116,7 @@ func TestJNIBoundService(t *testing.T) {
 		"message GET 200 [\"math-7b\"] content-length=11\n",
 		"message POST 200 204800 equal=true\n",
 		"message too large: request body of 307200 bytes, channel limit 262144 bytes\n",
-		"message stranger 403 forbidden\n",
+		"message stranger refused: true\n",
 		"closed\n",
 	} {
 		if !strings.Contains(got, want) {

@@ -4,6 +4,7 @@ import io.github.httpipc.bhttp.Fields;
 import io.github.httpipc.bhttp.Limits;
 import io.github.httpipc.bhttp.Request;
 import io.github.httpipc.bhttp.Response;
+import io.github.httpipc.client.RefusedException;
 import io.github.httpipc.message.MessageChannel;
 import io.github.httpipc.message.MessageTooLargeException;
 import io.github.httpipc.message.MessageTransport;
@@ -53,10 +54,16 @@ public class BoundService {
             System.out.println("message too large: " + e.getMessage());
         }
         // Another app's uid, which the provider has not allowed.
+        // Its 403 forbidden reaches the Kotlin client as RefusedException.
         MessageChannel stranger = request -> provider.handleMessage(uid + 1000, 1, request);
-        r = new MessageTransport(stranger, 256 * 1024, new Limits()).execute(
-            new Request("GET", "http", "lms", "/classes", new Fields(), new byte[0], null));
-        System.out.println("message stranger " + r.getStatus() + " " + r.getFields().get("httpipc-error"));
+        try {
+            new MessageTransport(stranger, 256 * 1024, new Limits()).execute(
+                new Request("GET", "http", "lms", "/classes", new Fields(), new byte[0], null));
+            System.out.println("message stranger: served");
+        } catch (Exception e) { // Kotlin declares no checked exceptions
+            if (!(e instanceof RefusedException)) throw e;
+            System.out.println("message stranger refused: " + ((RefusedException) e).getReason().contains("not allowed"));
+        }
 
         // onTransact(CONNECT): the caller's uid for fd 3, a stranger's for fd 4.
         provider.serveFD(3, uid, pid);
