@@ -73,6 +73,10 @@ func runTestProvider(addr string) int {
 		w.(http.Flusher).Flush()
 		<-r.Context().Done()
 	})
+	mux.HandleFunc("POST /echo", func(w http.ResponseWriter, r *http.Request) {
+		// The request content streams back as it arrives.
+		io.Copy(w, r.Body)
+	})
 	ln, err := Listen(addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "test provider:", err)
