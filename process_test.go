@@ -304,7 +304,7 @@ func TestOnDemandStartAndIdleExit(t *testing.T) {
 
 func TestProviderKilledMidRequest(t *testing.T) {
 	tr, _ := testService(t, 0)
-	c := &http.Client{Transport: tr}
+	c := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	resp, err := c.Get("http://test/stream")
 	if err != nil {
 		t.Fatal(err)
