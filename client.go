@@ -26,6 +26,15 @@ var (
 	// ErrProtocol means the provider sent something that is not the httpipc
 	// protocol.
 	ErrProtocol = errors.New("httpipc: protocol error")
+	// ErrNoResponse means the connection ended after the request was sent,
+	// in part or whole, and before any byte of the response arrived: the
+	// provider may or may not have acted on the request. The Transport
+	// sends such a request again, once and on a new connection, only when
+	// that is safe (docs/PROTOCOL.md, section 7): the connection was reused
+	// from the pool, and the request is idempotent or carries an
+	// Idempotency-Key or X-Idempotency-Key field. Otherwise, and when the
+	// second attempt fails the same way, the caller gets this error.
+	ErrNoResponse = errors.New("httpipc: connection closed before any response")
 )
 
 // Transport is an http.RoundTripper that sends every request to one
@@ -245,7 +254,10 @@ func (e *notSentError) Error() string { return "httpipc: sending request: " + e.
 func (e *notSentError) Unwrap() error { return e.err }
 
 // connLostError means the connection ended before any byte of the response.
+// It matches ErrNoResponse.
 type connLostError struct{ err error }
+
+func (e *connLostError) Is(target error) bool { return target == ErrNoResponse }
 
 func (e *connLostError) Error() string {
 	return "httpipc: provider closed the connection before responding: " + e.err.Error()

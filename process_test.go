@@ -38,9 +38,29 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// startsEnv names the file where each start of the test provider appends
+// its pid, one line per start, so that tests count the providers started
+// rather than judge from the ones that answered.
+const startsEnv = "HTTPIPC_TEST_STARTS"
+
 // runTestProvider serves a small API until it is idle for
 // HTTPIPC_TEST_IDLE (default: never) or killed.
 func runTestProvider(addr string) int {
+	if name := os.Getenv(startsEnv); name != "" {
+		// O_APPEND: each start's line is one write at the end of the file,
+		// whatever other starts do at the same time.
+		f, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+		if err == nil {
+			_, err = fmt.Fprintf(f, "%d\n", os.Getpid())
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "test provider: recording the start:", err)
+			return 1
+		}
+	}
 	idle, _ := time.ParseDuration(os.Getenv("HTTPIPC_TEST_IDLE"))
 	mux := http.NewServeMux()
 	mux.HandleFunc("/pid", func(w http.ResponseWriter, r *http.Request) {
@@ -52,6 +72,10 @@ func runTestProvider(addr string) int {
 		fmt.Fprintf(w, "%d\n", os.Getpid())
 		w.(http.Flusher).Flush()
 		<-r.Context().Done()
+	})
+	mux.HandleFunc("POST /echo", func(w http.ResponseWriter, r *http.Request) {
+		// The request content streams back as it arrives.
+		io.Copy(w, r.Body)
 	})
 	ln, err := Listen(addr)
 	if err != nil {
@@ -90,7 +114,8 @@ func testService(t *testing.T, idle time.Duration) (*Transport, string) {
 		Name:   "org.httpipc.test",
 		Socket: address.Address{Kind: address.Unix, Path: sock},
 		Exec:   []string{exe},
-		Env:    map[string]string{providerEnv: "unix:" + sock, "HTTPIPC_TEST_IDLE": idle.String()},
+		Env: map[string]string{providerEnv: "unix:" + sock, "HTTPIPC_TEST_IDLE": idle.String(),
+			startsEnv: startsFile(sock)},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -98,10 +123,36 @@ func testService(t *testing.T, idle time.Duration) (*Transport, string) {
 	return &Transport{Service: "org.httpipc.test", Directory: d, Logger: quietLogger()}, sock
 }
 
+// startsFile is where the providers of testService's sock record their
+// starts.
+func startsFile(sock string) string { return filepath.Join(filepath.Dir(sock), "starts") }
+
+// providerStarts returns the pids of the providers started for sock, in
+// the order they started.
+func providerStarts(t *testing.T, sock string) []int {
+	t.Helper()
+	b, err := os.ReadFile(startsFile(sock))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, line := range strings.Fields(string(b)) {
+		pid, err := strconv.Atoi(line)
+		if err != nil {
+			t.Fatalf("start record %q: %v", b, err)
+		}
+		pids = append(pids, pid)
+	}
+	return pids
+}
+
 // killProvider kills whatever serves sock, so no process outlives a test.
 func killProvider(sock string) {
 	tr := &Transport{Service: "unix:" + sock, Logger: quietLogger()}
-	if pid, err := getPID(&http.Client{Transport: tr}); err == nil {
+	if pid, err := getPID(&http.Client{Transport: tr, Timeout: 10 * time.Second}); err == nil {
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
 }
@@ -138,59 +189,122 @@ func waitGone(t *testing.T, pid int, within time.Duration) {
 	}
 }
 
-func TestOnDemandStartAndIdleExit(t *testing.T) {
-	tr, sock := testService(t, 300*time.Millisecond)
-	c := &http.Client{Transport: tr}
+// raceClients has n clients, each with a Transport of its own, call the
+// service of tr at the same moment, and returns the pids that answered.
+// Each asks for /stream, which answers with the provider's pid and stays
+// open until the client closes it; the clients keep it open until release
+// is called, so that the provider has a request in flight and cannot exit
+// idle while the others are still on their way, however slowly the
+// machine runs them.
+func raceClients(t *testing.T, round int, tr *Transport, n int) (pids []int, release func()) {
+	t.Helper()
+	type answer struct {
+		pid int
+		err error
+	}
+	answers := make(chan answer, n)
+	start, held := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	release = func() { once.Do(func() { close(held) }) }
+	t.Cleanup(release)
+	for range n {
+		go func() {
+			c := &http.Client{Transport: &Transport{Service: tr.Service, Directory: tr.Directory, Logger: quietLogger()}}
+			<-start
+			resp, err := c.Get("http://test/stream")
+			if err != nil {
+				answers <- answer{err: err}
+				return
+			}
+			defer resp.Body.Close()
+			var pid int
+			_, err = fmt.Fscanln(resp.Body, &pid)
+			answers <- answer{pid, err}
+			<-held
+		}()
+	}
+	close(start)
+	deadline := time.After(30 * time.Second)
+	for len(pids) < n {
+		select {
+		case a := <-answers:
+			if a.err != nil {
+				t.Fatalf("round %d: client: %v", round, a.err)
+			}
+			pids = append(pids, a.pid)
+		case <-deadline:
+			t.Fatalf("round %d: %d of %d clients answered within 30s", round, len(pids), n)
+		}
+	}
+	return pids, release
+}
 
-	// Eight clients at once find nothing running: exactly one provider
-	// starts, and every request reaches it.
-	pids := make([]int, 8)
-	errs := make([]error, 8)
-	var wg sync.WaitGroup
-	for i := range pids {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			other := &http.Client{Transport: &Transport{Service: tr.Service, Directory: tr.Directory, Logger: quietLogger()}}
-			pids[i], errs[i] = getPID(other)
-		}(i)
-	}
-	wg.Wait()
-	for i := range pids {
-		if errs[i] != nil {
-			t.Fatalf("client %d: %v", i, errs[i])
+// Eight clients find nothing running at the same moment: exactly one
+// provider starts (counted by its record of the start), and every request
+// reaches it. A race is won or lost within a few hundred microseconds, so
+// it runs several rounds, each after the provider of the round before was
+// killed, its socket file left behind as after a crash. After the last
+// round, the provider exits idle and a new request starts another.
+func TestOnDemandStartAndIdleExit(t *testing.T) {
+	tr, sock := testService(t, time.Second)
+	c := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	const clients, rounds = 8, 20
+	var first int
+	var release func()
+	for round := 1; round <= rounds; round++ {
+		var pids []int
+		pids, release = raceClients(t, round, tr, clients)
+		starts := providerStarts(t, sock)
+		if len(starts) != round {
+			t.Fatalf("round %d: %d racing clients started %d providers, want 1 (all starts: %v)", round, clients, len(starts)-round+1, starts)
 		}
-		if pids[i] != pids[0] || pids[i] == os.Getpid() {
-			t.Fatalf("pids %v: want one provider process", pids)
+		first = starts[round-1]
+		for _, pid := range pids {
+			if pid != first || pid == os.Getpid() {
+				t.Fatalf("round %d: answered by %v, want the provider started (%d)", round, pids, first)
+			}
 		}
+		if round == rounds {
+			break
+		}
+		release()
+		if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		waitGone(t, first, 30*time.Second)
 	}
-	first := pids[0]
 	if fi, err := os.Stat(sock); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("socket %v %v, want mode 0600", fi, err)
 	}
 	if fi, err := os.Stat(filepath.Dir(sock)); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Fatalf("socket directory %v %v, want mode 0700", fi, err)
 	}
+	// c keeps a connection to this provider in its pool.
+	if pid, err := getPID(c); err != nil || pid != first {
+		t.Fatalf("got %d, %v, want %d", pid, err, first)
+	}
 
-	// Idle, the provider exits and removes its socket.
-	waitGone(t, first, 10*time.Second)
+	// Released, the provider becomes idle, exits and removes its socket.
+	release()
+	waitGone(t, first, 30*time.Second)
 	if _, err := os.Stat(sock); !os.IsNotExist(err) {
 		t.Fatalf("socket left behind by the idle provider: %v", err)
 	}
-	// The next request starts a new provider, through the pooled
-	// connection of the old one.
+	// The next request, which finds the pooled connection closed, starts
+	// a new provider.
 	second, err := getPID(c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if second == first {
-		t.Fatal("the same provider answered after its idle exit")
+	starts := providerStarts(t, sock)
+	if len(starts) != rounds+1 || second != starts[rounds] {
+		t.Fatalf("answered by %d after the idle exit of %d; providers started: %v, want one more", second, first, starts)
 	}
 }
 
 func TestProviderKilledMidRequest(t *testing.T) {
 	tr, _ := testService(t, 0)
-	c := &http.Client{Transport: tr}
+	c := &http.Client{Transport: tr, Timeout: 30 * time.Second}
 	resp, err := c.Get("http://test/stream")
 	if err != nil {
 		t.Fatal(err)
