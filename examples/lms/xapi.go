@@ -298,7 +298,7 @@ func (d *DB) storeStatements(ctx context.Context, stmts []map[string]any) ([]str
 		}
 		ids = append(ids, id)
 	}
-	return ids, tx.Commit()
+	return ids, d.commitWrite(ctx, tx)
 }
 
 // statementQuery is a parsed GET of the Statement Resource.
