@@ -40,8 +40,10 @@ type Syncer struct {
 	// Token, when set, is sent as a bearer token.
 	Token string
 	// Interval is the pause between rounds; zero means two seconds. After
-	// a failure the pause grows (doubling, up to a minute) with jitter.
+	// a failure the pause grows (doubling, up to MaxBackoff) with jitter.
 	Interval time.Duration
+	// MaxBackoff is the longest pause after failures; zero means a minute.
+	MaxBackoff time.Duration
 	// Logger receives what was synced; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -52,11 +54,15 @@ func (s *Syncer) Run(ctx context.Context) {
 	if interval <= 0 {
 		interval = 2 * time.Second
 	}
+	maxBackoff := s.MaxBackoff
+	if maxBackoff <= 0 {
+		maxBackoff = time.Minute
+	}
 	wait, failures := interval, 0
 	for {
 		if _, err := s.Once(ctx); err != nil {
 			failures++
-			wait = min(interval<<min(failures, 10), time.Minute)
+			wait = max(min(interval<<min(failures, 10), maxBackoff), interval)
 			s.logger().Info("lms sync: upstream unreachable, will retry", "err", err, "in", wait)
 		} else {
 			failures, wait = 0, interval
