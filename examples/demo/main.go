@@ -57,17 +57,25 @@ const (
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
-// run runs the demo, or one of its apps, and returns the exit code: 0 when
-// all worked, 1 when a step failed, 2 for a usage error.
+// run runs the demo, or one of its apps, until it is done or the process
+// gets SIGINT or SIGTERM, and returns the exit code: 0 when all worked, 1
+// when a step failed, 2 for a usage error.
 func run(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return runContext(ctx, args, stdout, stderr)
+}
+
+// runContext is run, stopping when ctx ends (which is how --keep ends).
+func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch {
 	case len(args) > 0 && args[0] == "lms": // the LMS app, as the service entry starts it
-		err = runLMS(args[1:], stderr, false)
+		err = runLMS(ctx, args[1:], stderr, false)
 	case len(args) > 0 && args[0] == "online": // the LMS's online server
-		err = runLMS(args[1:], stderr, true)
+		err = runLMS(ctx, args[1:], stderr, true)
 	default:
-		err = runDemo(args, stdout, stderr)
+		err = runDemo(ctx, args, stdout, stderr)
 	}
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
@@ -81,7 +89,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 var errUsage = errors.New("usage")
 
-func runDemo(args []string, stdout, stderr io.Writer) error {
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -106,8 +114,6 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	d := &demo{out: stdout, keep: *keep}
 	err := d.run(ctx, *state)
 	d.cleanup()
@@ -376,7 +382,7 @@ func lmsPID(state string) (int, error) {
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // runLMS runs the demo's LMS app (device, over IPC) or its online server.
-func runLMS(args []string, stderr io.Writer, online bool) error {
+func runLMS(ctx context.Context, args []string, stderr io.Writer, online bool) error {
 	fs := flag.NewFlagSet("demo lms", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	state := fs.String("state", "", "state directory")
@@ -386,8 +392,6 @@ func runLMS(args []string, stderr io.Writer, online bool) error {
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	cfg := lms.AppConfig{
 		State:     *state,
 		Online:    online,
