@@ -255,12 +255,19 @@ func (d *demo) run(ctx context.Context, state string) error {
 	}
 	d.say("the LMS app was started on demand: pid %d", pid)
 	d.cleanups = append(d.cleanups, func() {
-		// It exits by itself when idle; never leave it behind.
-		for wait := time.Now().Add(5 * time.Second); alive(pid) && time.Now().Before(wait); {
-			time.Sleep(50 * time.Millisecond)
+		// It exits by itself when idle; never leave it behind, nor the
+		// one a later call started (with --keep, after it exited idle).
+		pids := []int{pid}
+		if last, err := lmsPID(state); err == nil && last != pid {
+			pids = append(pids, last)
 		}
-		if alive(pid) {
-			kill(pid)
+		for _, pid := range pids {
+			for wait := time.Now().Add(5 * time.Second); alive(pid) && time.Now().Before(wait); {
+				time.Sleep(50 * time.Millisecond)
+			}
+			if alive(pid) {
+				kill(pid)
+			}
 		}
 	})
 
@@ -367,7 +374,8 @@ func (d *demo) run(ctx context.Context, state string) error {
 }
 
 // pidFile is where the demo's LMS app writes its process id when it
-// starts, so that the demo can show it starting on demand and exiting.
+// starts, and removes it when it exits, so that the demo can show it
+// starting on demand and exiting, and stop the last one started.
 func pidFile(state string) string { return filepath.Join(state, "lms.pid") }
 
 // lmsPID reads the process id of the LMS app last started.
@@ -418,6 +426,13 @@ func runLMS(ctx context.Context, args []string, stderr io.Writer, online bool) e
 		if err := os.WriteFile(pidFile(*state), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
 			return err
 		}
+		// An LMS app that exits takes its process id away, so that the
+		// file never names another process.
+		defer func() {
+			if pid, err := lmsPID(*state); err == nil && pid == os.Getpid() {
+				os.Remove(pidFile(*state))
+			}
+		}()
 	}
 	return lms.Serve(ctx, cfg)
 }
