@@ -295,10 +295,11 @@ func (k *killWriter) ack(method, path, body string, h http.Header, codes ...int)
 }
 
 // writeStatements writes statements with their own ids, by PUT and by POST
-// of a pair, until stopped; acked gets each acknowledged id and its object.
-func (k *killWriter) writeStatements(acked map[string]string) {
+// of a pair, until stopped; acked gets each acknowledged id and its object
+// (named after the writer).
+func (k *killWriter) writeStatements(writer string, acked map[string]string) {
 	one := func(n int, id string) (string, string) {
-		obj := "https://math.example/lessons/kill-" + strconv.Itoa(n)
+		obj := "https://math.example/lessons/kill-" + writer + "-" + strconv.Itoa(n)
 		return obj, `{"id":"` + id + `","actor":{"mbox":"mailto:sam@school.example"},"verb":{"id":"` + completed + `"},"object":{"id":"` + obj + `"}}`
 	}
 	for n := 0; !k.stopped(); n += 2 {
@@ -479,26 +480,28 @@ func TestSyncSurvivesKills(t *testing.T) {
 	}()
 	k := &killWriter{t: t, stop: make(chan struct{}), backlog: &backlog,
 		client: &http.Client{Transport: &httpipc.Transport{Service: sock, Logger: quiet()}, Timeout: 10 * time.Second}}
-	statements, results, docs := map[string]string{}, map[string]float64{}, docModel{}
+	statements, statements2, results, docs := map[string]string{}, map[string]string{}, map[string]float64{}, docModel{}
 	var writers sync.WaitGroup
-	writers.Go(func() { k.writeStatements(statements) })
+	writers.Go(func() { k.writeStatements("a", statements) })
+	writers.Go(func() { k.writeStatements("b", statements2) })
 	writers.Go(func() { k.writeResults(results) })
 	writers.Go(func() { k.writeDocuments(docs) })
 
-	// The killer: every 100 to 400 ms, wait until one side has a write or
-	// a push in flight, then kill it a random few milliseconds later,
-	// until 30 kills have landed while something was in flight (as the
-	// frozen gauges of the dead process show).
-	const wantLanded, minLanded, maxKills = 30, 20, 90
+	// The killer: every 100 to 400 ms, pick a side (the LMS two times in
+	// three), wait until it has a write or a push in flight, and kill it
+	// 0 to 10 ms later, at some point of that write or push or of the
+	// next; until 50 kills have landed while something was in flight (as
+	// the frozen gauges of the dead process show).
+	const wantLanded, minLanded, maxKills = 50, 20, 120
 	var kills, landed, duringWrite, duringPush, duringApply, pushedMeanwhile int
 	for deadline := time.Now().Add(45 * time.Second); landed < wantLanded && kills < maxKills && time.Now().Before(deadline) && !k.failed.Load(); {
 		<-time.After(time.Duration(100+rand.IntN(300)) * time.Millisecond)
 		victim := dev
-		if rand.IntN(2) == 0 {
+		if rand.IntN(3) == 0 {
 			victim = up
 		}
 		waitFor(5*time.Second, victim.busy)
-		<-time.After(time.Duration(rand.IntN(4000)) * time.Microsecond)
+		<-time.After(time.Duration(rand.IntN(10000)) * time.Microsecond)
 		writes, pushes := victim.kill()
 		kills++
 		if writes+pushes > 0 {
@@ -527,6 +530,7 @@ func TestSyncSurvivesKills(t *testing.T) {
 	if t.Failed() {
 		t.FailNow()
 	}
+	maps.Copy(statements, statements2)
 	t.Logf("%d kills in %v, %d of them while a write or a push was in flight: %d of the LMS with a client's write in flight, %d of the LMS with a push in flight, %d of the online server applying a push; meanwhile %d writes were acknowledged (%d writing %d statements, %d to %d results, %d to %d documents) and %d pushed",
 		kills, killing.Round(time.Millisecond), landed, duringWrite, duringPush, duringApply, k.statementWrites.Load()+k.resultWrites.Load()+k.docWrites.Load(),
 		k.statementWrites.Load(), len(statements), k.resultWrites.Load(), len(results), k.docWrites.Load(), len(docs), pushedMeanwhile)
