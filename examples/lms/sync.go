@@ -262,7 +262,8 @@ func (d *DB) Counts(ctx context.Context) (statements, results int, err error) {
 // id (a push whose answer was lost to a crash or the network) is answered
 // 204 with WriteStatusHeader: applied-before and changes nothing. The
 // table keeps a count of applications, which the design keeps at one, and
-// of redeliveries recognized.
+// of redeliveries recognized; its rows stay, since a redelivery can come
+// any time later.
 const (
 	WriteIDHeader     = "Lms-Write-Id"
 	WriteStatusHeader = "Lms-Write-Status"
@@ -307,11 +308,11 @@ func (a *pushedWrite) record(ctx context.Context, tx *sql.Tx) (n int, err error)
 	return n, err
 }
 
-// commitWrite commits the transaction of a write. For a pushed write on
-// the online server it first records the write id in the same
-// transaction, so that the write and its record exist together or not at
-// all; when another delivery recorded the id first, it rolls back and
-// returns errAppliedBefore.
+// commitWrite commits the transaction of a write; every write a push can
+// reach commits through it. For a pushed write on the online server it
+// first records the write id in the same transaction, so that the write
+// and its record exist together or not at all; when another delivery
+// recorded the id first, it rolls back and returns errAppliedBefore.
 func (d *DB) commitWrite(ctx context.Context, tx *sql.Tx) error {
 	a, _ := ctx.Value(pushedWriteKey{}).(*pushedWrite)
 	if a == nil || a.recorded {
