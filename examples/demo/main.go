@@ -57,17 +57,25 @@ const (
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
-// run runs the demo, or one of its apps, and returns the exit code: 0 when
-// all worked, 1 when a step failed, 2 for a usage error.
+// run runs the demo, or one of its apps, until it is done or the process
+// gets SIGINT or SIGTERM, and returns the exit code: 0 when all worked, 1
+// when a step failed, 2 for a usage error.
 func run(args []string, stdout, stderr io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return runContext(ctx, args, stdout, stderr)
+}
+
+// runContext is run, stopping when ctx ends (which is how --keep ends).
+func runContext(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	var err error
 	switch {
 	case len(args) > 0 && args[0] == "lms": // the LMS app, as the service entry starts it
-		err = runLMS(args[1:], stderr, false)
+		err = runLMS(ctx, args[1:], stderr, false)
 	case len(args) > 0 && args[0] == "online": // the LMS's online server
-		err = runLMS(args[1:], stderr, true)
+		err = runLMS(ctx, args[1:], stderr, true)
 	default:
-		err = runDemo(args, stdout, stderr)
+		err = runDemo(ctx, args, stdout, stderr)
 	}
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
@@ -81,7 +89,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 
 var errUsage = errors.New("usage")
 
-func runDemo(args []string, stdout, stderr io.Writer) error {
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -106,8 +114,6 @@ func runDemo(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	d := &demo{out: stdout, keep: *keep}
 	err := d.run(ctx, *state)
 	d.cleanup()
@@ -249,12 +255,19 @@ func (d *demo) run(ctx context.Context, state string) error {
 	}
 	d.say("the LMS app was started on demand: pid %d", pid)
 	d.cleanups = append(d.cleanups, func() {
-		// It exits by itself when idle; never leave it behind.
-		for wait := time.Now().Add(5 * time.Second); alive(pid) && time.Now().Before(wait); {
-			time.Sleep(50 * time.Millisecond)
+		// It exits by itself when idle; never leave it behind, nor the
+		// one a later call started (with --keep, after it exited idle).
+		pids := []int{pid}
+		if last, err := lmsPID(state); err == nil && last != pid {
+			pids = append(pids, last)
 		}
-		if alive(pid) {
-			kill(pid)
+		for _, pid := range pids {
+			for wait := time.Now().Add(5 * time.Second); alive(pid) && time.Now().Before(wait); {
+				time.Sleep(50 * time.Millisecond)
+			}
+			if alive(pid) {
+				kill(pid)
+			}
 		}
 	})
 
@@ -361,7 +374,8 @@ func (d *demo) run(ctx context.Context, state string) error {
 }
 
 // pidFile is where the demo's LMS app writes its process id when it
-// starts, so that the demo can show it starting on demand and exiting.
+// starts, and removes it when it exits, so that the demo can show it
+// starting on demand and exiting, and stop the last one started.
 func pidFile(state string) string { return filepath.Join(state, "lms.pid") }
 
 // lmsPID reads the process id of the LMS app last started.
@@ -376,7 +390,7 @@ func lmsPID(state string) (int, error) {
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 // runLMS runs the demo's LMS app (device, over IPC) or its online server.
-func runLMS(args []string, stderr io.Writer, online bool) error {
+func runLMS(ctx context.Context, args []string, stderr io.Writer, online bool) error {
 	fs := flag.NewFlagSet("demo lms", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	state := fs.String("state", "", "state directory")
@@ -386,8 +400,6 @@ func runLMS(args []string, stderr io.Writer, online bool) error {
 	if err := fs.Parse(args); err != nil {
 		return errUsage
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	cfg := lms.AppConfig{
 		State:     *state,
 		Online:    online,
@@ -414,6 +426,13 @@ func runLMS(args []string, stderr io.Writer, online bool) error {
 		if err := os.WriteFile(pidFile(*state), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
 			return err
 		}
+		// An LMS app that exits takes its process id away, so that the
+		// file never names another process.
+		defer func() {
+			if pid, err := lmsPID(*state); err == nil && pid == os.Getpid() {
+				os.Remove(pidFile(*state))
+			}
+		}()
 	}
 	return lms.Serve(ctx, cfg)
 }

@@ -313,7 +313,7 @@ func (d *DB) deleteDocs(ctx context.Context, dk docKey) error {
 			return err
 		}
 	}
-	return tx.Commit()
+	return d.commitWrite(ctx, tx)
 }
 
 // writeDoc serves PUT (replace), POST (merge) and DELETE of one document.
@@ -395,7 +395,7 @@ func (d *DB) writeDoc(w http.ResponseWriter, r *http.Request, k docKind, dk docK
 		statementError(w, err)
 		return
 	}
-	if err := tx.Commit(); err != nil {
+	if err := d.commitWrite(r.Context(), tx); err != nil {
 		statementError(w, err)
 		return
 	}

@@ -64,7 +64,7 @@ func Open(path string, outbox bool) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := db.Exec(schema + cmi5Schema + activitiesSchema + attachmentsSchema); err != nil {
+	if _, err := db.Exec(schema + cmi5Schema + activitiesSchema + attachmentsSchema + syncSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("lms: database %s: %w", path, err)
 	}
@@ -220,7 +220,7 @@ func (d *DB) Handler(opt Options) http.Handler {
 	mux.HandleFunc(AgentProfilePath, xapiHeaders(d.documents(docAgentProfile), true))
 	mux.HandleFunc(ActivityProfilePath, xapiHeaders(d.documents(docActivityProfile), true))
 	mux.HandleFunc("POST "+Cmi5LaunchPath, d.cmi5Launch)
-	var h http.Handler = mux
+	var h http.Handler = d.applyOnce(mux)
 	if opt.Auth != nil {
 		h = opt.Auth(h)
 	}

@@ -211,7 +211,7 @@ func (d *DB) storeResult(r *http.Request, x Result, outbox bool) (created bool, 
 			return false, err
 		}
 	}
-	return created, tx.Commit()
+	return created, d.commitWrite(r.Context(), tx)
 }
 
 func reply(w http.ResponseWriter, key string, v any, err error) {

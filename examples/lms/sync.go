@@ -2,16 +2,22 @@ package lms
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/httpipc/httpipc/oauth/bearer"
 )
 
 // Syncer keeps the device's LMS and its online server in step: it pushes
@@ -21,8 +27,10 @@ import (
 // (state, agent and activity profiles) as their current content (PUT, or
 // DELETE when gone; the device's copy wins), and an outbox row
 // is deleted only after the server took it; a crash in between pushes it
-// again, which the server takes as the same write. So killing either side
-// at any moment loses nothing and duplicates nothing.
+// again. Each push carries the row's write id (WriteIDHeader), which the
+// online server records in the same transaction as the write, so it
+// recognizes the second delivery and does not apply it again. So killing
+// either side at any moment loses nothing and duplicates nothing.
 type Syncer struct {
 	DB *DB
 	// Upstream is the online server's base URL.
@@ -32,8 +40,10 @@ type Syncer struct {
 	// Token, when set, is sent as a bearer token.
 	Token string
 	// Interval is the pause between rounds; zero means two seconds. After
-	// a failure the pause grows (doubling, up to a minute) with jitter.
+	// a failure the pause grows (doubling, up to MaxBackoff) with jitter.
 	Interval time.Duration
+	// MaxBackoff is the longest pause after failures; zero means a minute.
+	MaxBackoff time.Duration
 	// Logger receives what was synced; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -44,11 +54,15 @@ func (s *Syncer) Run(ctx context.Context) {
 	if interval <= 0 {
 		interval = 2 * time.Second
 	}
+	maxBackoff := s.MaxBackoff
+	if maxBackoff <= 0 {
+		maxBackoff = time.Minute
+	}
 	wait, failures := interval, 0
 	for {
 		if _, err := s.Once(ctx); err != nil {
 			failures++
-			wait = min(interval<<min(failures, 10), time.Minute)
+			wait = max(min(interval<<min(failures, 10), maxBackoff), interval)
 			s.logger().Info("lms sync: upstream unreachable, will retry", "err", err, "in", wait)
 		} else {
 			failures, wait = 0, interval
@@ -77,6 +91,10 @@ func (s *Syncer) Once(ctx context.Context) (int, error) {
 	if err := s.pull(ctx); err != nil {
 		return 0, err
 	}
+	device, err := s.DB.deviceID(ctx)
+	if err != nil {
+		return 0, err
+	}
 	pushed := 0
 	for {
 		var seq int64
@@ -90,15 +108,16 @@ func (s *Syncer) Once(ctx context.Context) (int, error) {
 		}
 		var code int
 		var method, path string
+		write := http.Header{WriteIDHeader: {device + "/" + strconv.FormatInt(seq, 10)}}
 		switch kind {
 		case "statement":
 			method, path = http.MethodPut, StatementsPath+"?statementId="+url.QueryEscape(key)
-			code, err = s.do(ctx, method, path, "application/json", nil, []byte(body))
+			code, err = s.do(ctx, method, path, "application/json", write, []byte(body))
 		case "result":
 			method, path = http.MethodPut, GradebookPath+"/results/"+url.PathEscape(key)
-			code, err = s.do(ctx, method, path, "application/json", nil, []byte(body))
+			code, err = s.do(ctx, method, path, "application/json", write, []byte(body))
 		case "document":
-			method, path, code, err = s.pushDocument(ctx, key)
+			method, path, code, err = s.pushDocument(ctx, key, write)
 		default:
 			return pushed, fmt.Errorf("lms sync: outbox row %d has unknown kind %q", seq, kind)
 		}
@@ -127,21 +146,25 @@ func (s *Syncer) Once(ctx context.Context) (int, error) {
 
 // pushDocument pushes a document as it is now: PUT of its content, or
 // DELETE when it is gone. The device's copy wins: a profile is written
-// with If-Match: * when the server has one, else If-None-Match: *.
-func (s *Syncer) pushDocument(ctx context.Context, key string) (method, path string, code int, err error) {
+// with If-Match: * when the server has one, else If-None-Match: *. h
+// holds the write id.
+func (s *Syncer) pushDocument(ctx context.Context, key string, h http.Header) (method, path string, code int, err error) {
 	method, path, ct, body, err := s.DB.docRequest(ctx, key)
 	if err != nil {
 		return method, path, 0, err
 	}
 	if method != http.MethodPut || strings.HasPrefix(path, StatePath+"?") {
-		code, err = s.do(ctx, method, path, ct, nil, body)
+		code, err = s.do(ctx, method, path, ct, h, body)
 		return method, path, code, err
 	}
+	ifMatch, ifNoneMatch := h.Clone(), h.Clone()
+	ifMatch.Set("If-Match", "*")
+	ifNoneMatch.Set("If-None-Match", "*")
 	for range 3 {
-		if code, err = s.do(ctx, method, path, ct, http.Header{"If-Match": {"*"}}, body); err != nil || code != http.StatusPreconditionFailed {
+		if code, err = s.do(ctx, method, path, ct, ifMatch, body); err != nil || code != http.StatusPreconditionFailed {
 			return method, path, code, err
 		}
-		if code, err = s.do(ctx, method, path, ct, http.Header{"If-None-Match": {"*"}}, body); err != nil || code != http.StatusPreconditionFailed {
+		if code, err = s.do(ctx, method, path, ct, ifNoneMatch, body); err != nil || code != http.StatusPreconditionFailed {
 			return method, path, code, err
 		}
 	}
@@ -229,3 +252,197 @@ func (d *DB) Counts(ctx context.Context) (statements, results int, err error) {
 	err = d.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM results`).Scan(&results)
 	return
 }
+
+// Write ids. Every push carries the id of its outbox row, DEVICE/SEQ: the
+// device database's own random id and the row's sequence number, which
+// never repeat. The online server records in the table applied, in the
+// transaction of the write itself, each write id it applied (per
+// principal, the client and subject of the token that pushed it, so that
+// one client cannot claim another's ids); a second delivery of a recorded
+// id (a push whose answer was lost to a crash or the network) is answered
+// 204 with WriteStatusHeader: applied-before and changes nothing. The
+// table keeps a count of applications, which the design keeps at one, and
+// of redeliveries recognized; its rows stay, since a redelivery can come
+// any time later.
+const (
+	WriteIDHeader     = "Lms-Write-Id"
+	WriteStatusHeader = "Lms-Write-Status"
+)
+
+const syncSchema = `
+CREATE TABLE IF NOT EXISTS sync_device (one INTEGER PRIMARY KEY CHECK (one = 1), id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS applied (principal TEXT NOT NULL, writeId TEXT NOT NULL, applications INTEGER NOT NULL, redeliveries INTEGER NOT NULL DEFAULT 0, at TEXT NOT NULL, PRIMARY KEY (principal, writeId));
+`
+
+// deviceID is the database's id as a source of writes, made at first use.
+func (d *DB) deviceID(ctx context.Context) (string, error) {
+	var id string
+	err := d.db.QueryRowContext(ctx, `SELECT id FROM sync_device`).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		if _, err := d.db.ExecContext(ctx, `INSERT OR IGNORE INTO sync_device (one, id) VALUES (1, ?)`, newUUID()); err != nil {
+			return "", err
+		}
+		err = d.db.QueryRowContext(ctx, `SELECT id FROM sync_device`).Scan(&id)
+	}
+	return id, err
+}
+
+// pushedWrite is a request that carries a write id, on the online server.
+type pushedWrite struct {
+	principal, id string
+	recorded      bool // its application is recorded (committed)
+	appliedBefore bool // another delivery of it was applied first
+}
+
+type pushedWriteKey struct{}
+
+// errAppliedBefore rolls back a write whose id another delivery recorded
+// first; applyOnce answers it as a redelivery.
+var errAppliedBefore = errors.New("lms: this write was applied before")
+
+// record counts an application of the write in tx and returns the count.
+func (a *pushedWrite) record(ctx context.Context, tx *sql.Tx) (n int, err error) {
+	err = tx.QueryRowContext(ctx, `INSERT INTO applied (principal, writeId, applications, at) VALUES (?, ?, 1, ?)
+		ON CONFLICT (principal, writeId) DO UPDATE SET applications = applications + 1 RETURNING applications`,
+		a.principal, a.id, time.Now().UTC().Format(storedLayout)).Scan(&n)
+	return n, err
+}
+
+// commitWrite commits the transaction of a write; every write a push can
+// reach commits through it. For a pushed write on the online server it
+// first records the write id in the same transaction, so that the write
+// and its record exist together or not at all; when another delivery
+// recorded the id first, it rolls back and returns errAppliedBefore.
+func (d *DB) commitWrite(ctx context.Context, tx *sql.Tx) error {
+	a, _ := ctx.Value(pushedWriteKey{}).(*pushedWrite)
+	if a == nil || a.recorded {
+		return tx.Commit()
+	}
+	n, err := a.record(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if n > 1 {
+		a.appliedBefore = true
+		tx.Rollback()
+		return errAppliedBefore
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	a.recorded = true
+	return nil
+}
+
+// applyOnce, on the online server, applies each pushed write once: a
+// request whose write id is recorded already is answered as a redelivery
+// without reaching h; others reach h, whose transaction records the id
+// (commitWrite). A write that h answers with success without a
+// transaction (a DELETE of a document that is not there) is recorded
+// before the answer goes out.
+func (d *DB) applyOnce(h http.Handler) http.Handler {
+	if d.outbox {
+		return h // the device's LMS is not pushed to
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get(WriteIDHeader)
+		if id == "" || r.Method == http.MethodGet || r.Method == http.MethodHead {
+			h.ServeHTTP(w, r)
+			return
+		}
+		a := &pushedWrite{id: id}
+		if t, ok := bearer.FromContext(r.Context()); ok {
+			a.principal = t.ClientID + " " + t.Subject
+		}
+		ctx := r.Context()
+		if again, err := d.redelivered(ctx, a); err != nil || again {
+			answerRedelivery(w, err)
+			return
+		}
+		ctx = context.WithValue(ctx, pushedWriteKey{}, a)
+		hw := &applyOnceWriter{ResponseWriter: w, a: a}
+		h.ServeHTTP(hw, r.WithContext(ctx))
+		if hw.wrote {
+			return
+		}
+		// The answer was held back; h has returned, and its transaction
+		// is over.
+		if !a.appliedBefore {
+			tx, err := d.db.BeginTx(ctx, nil)
+			if err == nil {
+				defer tx.Rollback()
+				err = d.commitWrite(ctx, tx)
+			}
+			if err != nil && !errors.Is(err, errAppliedBefore) {
+				answerRedelivery(w, err)
+				return
+			}
+		}
+		if a.appliedBefore {
+			_, err := d.redelivered(ctx, a)
+			answerRedelivery(w, err)
+			return
+		}
+		w.WriteHeader(cmp.Or(hw.code, http.StatusOK))
+		w.Write(hw.body.Bytes())
+	})
+}
+
+// redelivered reports whether a's write id is recorded already, and if
+// so counts the redelivery.
+func (d *DB) redelivered(ctx context.Context, a *pushedWrite) (bool, error) {
+	res, err := d.db.ExecContext(ctx, `UPDATE applied SET redeliveries = redeliveries + 1 WHERE principal = ? AND writeId = ?`, a.principal, a.id)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// answerRedelivery answers a redelivered write, or err.
+func answerRedelivery(w http.ResponseWriter, err error) {
+	h := w.Header()
+	clear(h)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	h.Set(WriteStatusHeader, "applied-before")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// applyOnceWriter passes the handler's answer on, except an answer that
+// is not final yet: a success without a recorded write, or a write
+// refused because another delivery of it was applied first. It holds
+// those back until the handler returns.
+type applyOnceWriter struct {
+	http.ResponseWriter
+	a     *pushedWrite
+	wrote bool // the answer went on
+	code  int  // the status held back
+	body  bytes.Buffer
+}
+
+func (w *applyOnceWriter) WriteHeader(code int) {
+	if w.wrote || w.code != 0 {
+		return
+	}
+	if w.a.appliedBefore || code >= 200 && code < 300 && !w.a.recorded {
+		w.code = code
+		return
+	}
+	w.wrote = true
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *applyOnceWriter) Write(b []byte) (int, error) {
+	if !w.wrote && w.code == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !w.wrote {
+		return w.body.Write(b)
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *applyOnceWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -342,7 +342,7 @@ func (d *DB) storeStatements(ctx context.Context, stmts []map[string]any, parts 
 		}
 		ids = append(ids, id)
 	}
-	return ids[:n], tx.Commit()
+	return ids[:n], d.commitWrite(ctx, tx)
 }
 
 // arrayContextActivities makes each context activity of s (and of its
