@@ -50,6 +50,9 @@ type lms struct {
 	// mux serves the endpoints and the API; log gets the servers' lines.
 	mux http.Handler
 	log *slog.Logger
+	// now is the server's clock (authserver.Options.Now); nil means
+	// time.Now.
+	now func() time.Time
 }
 
 func newLMS(t testing.TB, consent authserver.Consent) *lms {
@@ -60,6 +63,13 @@ func newLMS(t testing.TB, consent authserver.Consent) *lms {
 // newLMSLogging is newLMS with the authorization server's and the IPC
 // server's log lines going to log.
 func newLMSLogging(t testing.TB, consent authserver.Consent, log *slog.Logger) *lms {
+	t.Helper()
+	return newLMSClock(t, consent, log, nil)
+}
+
+// newLMSClock is newLMSLogging with the server's clock now (nil means
+// time.Now).
+func newLMSClock(t testing.TB, consent authserver.Consent, log *slog.Logger, now func() time.Time) *lms {
 	t.Helper()
 	ctx := context.Background()
 	db := filepath.Join(t.TempDir(), "auth.db")
@@ -76,7 +86,7 @@ func newLMSLogging(t testing.TB, consent authserver.Consent, log *slog.Logger) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &lms{store: store, db: db, log: log}
+	l := &lms{store: store, db: db, log: log, now: now}
 	l.start(t, consent)
 	return l
 }
@@ -84,7 +94,7 @@ func newLMSLogging(t testing.TB, consent authserver.Consent, log *slog.Logger) *
 // start serves the authorization endpoints and /api/me on a socket.
 func (l *lms) start(t testing.TB, consent authserver.Consent) {
 	t.Helper()
-	srv, err := authserver.New(context.Background(), l.store, authserver.Options{Issuer: issuer, IPCService: service, Consent: consent, Subject: "alice", Logger: l.log})
+	srv, err := authserver.New(context.Background(), l.store, authserver.Options{Issuer: issuer, IPCService: service, Consent: consent, Subject: "alice", Logger: l.log, Now: l.now})
 	if err != nil {
 		t.Fatal(err)
 	}
