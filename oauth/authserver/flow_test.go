@@ -210,10 +210,21 @@ func TestOfflineFlow(t *testing.T) {
 	if code, body := get(t, api, issuer+"/api/me"); code != 200 || body != "alice via math" {
 		t.Fatalf("API: %d %s", code, body)
 	}
-	// The same code is refused the second time (and fosite revokes what
-	// it granted).
-	if _, err := login.Finish(ctx, redirect); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
+	// The same code is refused the second time, and the tokens issued for
+	// it stop working (RFC 6749, section 4.1.2: a replayed code may have
+	// been stolen).
+	var re *oauth2.RetrieveError
+	if _, err := login.Finish(ctx, redirect); !errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
 		t.Fatalf("replayed code: %v", err)
+	}
+	if _, err := l.srv.Verify(ctx, s.Token().AccessToken, peercred.Self()); !errors.Is(err, bearer.ErrInvalidToken) {
+		t.Fatalf("the access token of a replayed code: %v", err)
+	}
+	if code, body := get(t, api, issuer+"/api/me"); code != 401 {
+		t.Fatalf("API with the access token of a replayed code: %d %s", code, body)
+	}
+	if code, body := tokenRequest(t, l, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {s.Token().RefreshToken}, "client_id": {"math"}}); code != 400 || body["error"] != "invalid_grant" {
+		t.Fatalf("refresh with the refresh token of a replayed code: %d %v", code, body)
 	}
 
 	parent := t // what restart starts outlives the subtest
