@@ -325,11 +325,20 @@ func TestAuthAndLogin(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+	checkLoginOutput(t, loginOut, sock, true)
+}
+
+// checkLoginOutput reads the JSON "httpipc login" printed and fails the
+// test unless it names ipc service sock and carries an access token (and,
+// with refresh set, a refresh token), as non-empty strings.
+func checkLoginOutput(t *testing.T, r io.Reader, sock string, refresh bool) {
+	t.Helper()
 	var tok map[string]any
-	if err := json.NewDecoder(loginOut).Decode(&tok); err != nil {
+	if err := json.NewDecoder(r).Decode(&tok); err != nil {
 		t.Fatal(err)
 	}
-	if tok["ipc_service"] != sock || tok["access_token"] == "" || tok["refresh_token"] == nil {
+	nonEmpty := func(k string) bool { s, ok := tok[k].(string); return ok && s != "" }
+	if tok["ipc_service"] != sock || !nonEmpty("access_token") || refresh && !nonEmpty("refresh_token") {
 		t.Fatalf("login printed %v", tok)
 	}
 }
@@ -511,13 +520,7 @@ func TestLoginOtherUser(t *testing.T) {
 	if !strings.Contains(string(b), "Logged in") {
 		t.Fatalf("after Allow: %s %s", resp.Status, b)
 	}
-	var tok map[string]any
-	if err := json.NewDecoder(loginOut).Decode(&tok); err != nil {
-		t.Fatal(err)
-	}
-	if tok["ipc_service"] != sock || tok["access_token"] == "" {
-		t.Fatalf("login printed %v", tok)
-	}
+	checkLoginOutput(t, loginOut, sock, false)
 }
 
 // "httpipc proxy" with no options admits this user only: another user
