@@ -22,6 +22,7 @@ import (
 
 	"github.com/httpipc/httpipc/internal/bench"
 	"github.com/httpipc/httpipc/internal/otheruser"
+	"github.com/httpipc/httpipc/internal/testprog"
 	"github.com/httpipc/httpipc/oauth"
 	"github.com/httpipc/httpipc/proxy"
 )
@@ -177,7 +178,7 @@ func TestServeAndCall(t *testing.T) {
 		t.Fatalf("exit %d (%s), %d bytes", code, errOut, len(out))
 	}
 	// curl reaches the same socket over HTTP/1.1.
-	if _, err := exec.LookPath("curl"); err == nil {
+	if testprog.Has(t, "curl", testprog.Clients) {
 		out, err := exec.Command("curl", "-sS", "-H", "X-Test: curl", "--unix-socket", strings.TrimPrefix(addr, "unix:"), "http://x/headers").CombinedOutput()
 		if err != nil || string(out) != "curl " {
 			t.Fatalf("curl: %v %q", err, out)
@@ -410,10 +411,7 @@ func TestServeUpstreamFailure(t *testing.T) {
 // this user's own browser logs in.
 func TestLoginOtherUser(t *testing.T) {
 	otheruser.Require(t)
-	curl, err := exec.LookPath("curl")
-	if err != nil {
-		t.Skip("curl is not installed")
-	}
+	curl := testprog.Path(t, "curl", testprog.Clients)
 	dir, err := os.MkdirTemp("", "ha")
 	if err != nil {
 		t.Fatal(err)
@@ -543,10 +541,7 @@ func TestProxyCommandDefaults(t *testing.T) {
 	}
 
 	otheruser.Require(t)
-	curl, err := exec.LookPath("curl")
-	if err != nil {
-		t.Skip("curl is not installed")
-	}
+	curl := testprog.Path(t, "curl", testprog.Clients)
 	for _, tc := range []struct {
 		args []string
 		want string
