@@ -23,6 +23,7 @@ import (
 	"github.com/httpipc/httpipc/internal/bench"
 	"github.com/httpipc/httpipc/internal/otheruser"
 	"github.com/httpipc/httpipc/internal/testprog"
+	"github.com/httpipc/httpipc/internal/testwait"
 	"github.com/httpipc/httpipc/oauth"
 	"github.com/httpipc/httpipc/proxy"
 )
@@ -323,7 +324,7 @@ func TestAuthAndLogin(t *testing.T) {
 	// The user reads the prompt on the server's terminal and allows.
 	waitLine(t, serverOut, `"Command Line" (client cli) asks for: roster.read`)
 	io.WriteString(serverIn, "y\n")
-	if err := <-done; err != nil {
+	if err := testwait.Recv(t, done, time.Minute, "the browser's login"); err != nil {
 		t.Fatal(err)
 	}
 	checkLoginOutput(t, loginOut, sock, true)
@@ -335,7 +336,9 @@ func TestAuthAndLogin(t *testing.T) {
 func checkLoginOutput(t *testing.T, r io.Reader, sock string, refresh bool) {
 	t.Helper()
 	var tok map[string]any
-	if err := json.NewDecoder(r).Decode(&tok); err != nil {
+	decoded := make(chan error, 1)
+	go func() { decoded <- json.NewDecoder(r).Decode(&tok) }()
+	if err := testwait.Recv(t, decoded, time.Minute, "the login's output"); err != nil {
 		t.Fatal(err)
 	}
 	nonEmpty := func(k string) bool { s, ok := tok[k].(string); return ok && s != "" }
