@@ -24,6 +24,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/httpipc/httpipc/bhttp"
+	"github.com/httpipc/httpipc/internal/testprog"
 )
 
 // quietLogger drops log output that tests provoke on purpose.
@@ -351,9 +352,7 @@ func TestHTTP1SameSocket(t *testing.T) {
 	if string(b) != fmt.Sprintf("%d %d", os.Getuid(), os.Getpid()) {
 		t.Fatalf("got %q", b)
 	}
-	if _, err := exec.LookPath("curl"); err != nil {
-		t.Skip("curl not installed")
-	}
+	testprog.Path(t, "curl", testprog.Clients)
 	out, err := exec.Command("curl", "-sS", "--unix-socket", strings.TrimPrefix(addr, "unix:"), "http://x/hello?name=curl").CombinedOutput()
 	if err != nil || string(out) != "hello curl" {
 		t.Fatalf("curl: %v %q", err, out)

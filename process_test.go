@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/httpipc/httpipc/address"
+	"github.com/httpipc/httpipc/internal/testprog"
 	"github.com/httpipc/httpipc/servicedir"
 	"github.com/httpipc/httpipc/transport"
 )
@@ -361,10 +362,7 @@ func TestNeverStartsWithoutEntry(t *testing.T) {
 }
 
 func TestSystemdSocketActivation(t *testing.T) {
-	ssa, err := exec.LookPath("systemd-socket-activate")
-	if err != nil {
-		t.Skip("systemd-socket-activate not installed (Debian package systemd)")
-	}
+	ssa := testprog.Path(t, "systemd-socket-activate", testprog.Systemd)
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

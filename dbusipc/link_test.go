@@ -3,13 +3,17 @@
 package dbusipc
 
 import (
+	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
 
 // A link puts messages back in order and fails, naming the fault, on a
 // duplicate, a message too far ahead, too many bytes held or one too big.
+// Each message's bytes name its sequence number, so that Recv's order is
+// checked, not only its count.
 func TestLinkDeliver(t *testing.T) {
 	conn := connect(t, startBus(t))
 	type msg struct {
@@ -25,6 +29,7 @@ func TestLinkDeliver(t *testing.T) {
 	}{
 		{"in order", []msg{{0, 1}, {1, 1}, {2, 1}}, 3, ""},
 		{"reordered", []msg{{2, 1}, {0, 1}, {1, 1}}, 3, ""},
+		{"reordered, longer", []msg{{3, 5}, {1, 2}, {4, 1}, {0, 3}, {2, 4}}, 5, ""},
 		{"duplicate held", []msg{{1, 1}, {1, 1}}, 0, "arrived twice"},
 		{"duplicate unread", []msg{{0, 1}, {0, 1}}, 0, "arrived twice"},
 		{"duplicate read", []msg{{0, 1}, {recv, 0}, {0, 1}}, 0, "arrived twice"},
@@ -42,14 +47,24 @@ func TestLinkDeliver(t *testing.T) {
 					}
 					continue
 				}
-				l.deliver(m.seq, make([]byte, m.n))
+				l.deliver(m.seq, payload(m.seq, m.n))
 			}
 			if tc.err == "" {
 				l.gone(errors.New("done"))
 			}
 			for i := 0; i < tc.read; i++ {
-				if _, err := l.Recv(); err != nil {
+				got, err := l.Recv()
+				if err != nil {
 					t.Fatalf("message %d: %v", i, err)
+				}
+				var want []byte
+				for _, m := range tc.in {
+					if m.seq == uint64(i) {
+						want = payload(m.seq, m.n)
+					}
+				}
+				if !bytes.Equal(got, want) {
+					t.Fatalf("message %d is %q, want %q", i, got, want)
 				}
 			}
 			_, err := l.Recv()
@@ -62,4 +77,11 @@ func TestLinkDeliver(t *testing.T) {
 			}
 		})
 	}
+}
+
+// payload is message seq's bytes: n of them, starting with its number.
+func payload(seq uint64, n int) []byte {
+	b := bytes.Repeat([]byte{'.'}, n)
+	copy(b, fmt.Sprint(seq))
+	return b
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/httpipc/httpipc"
 	"github.com/httpipc/httpipc/internal/otheruser"
 	"github.com/httpipc/httpipc/internal/testbus"
+	"github.com/httpipc/httpipc/internal/testwait"
 	"github.com/httpipc/httpipc/message"
 )
 
@@ -197,7 +198,7 @@ func serve(t *testing.T, addr, name string, p *Provider) {
 	go func() { served <- p.Serve(ctx, connect(t, addr), name) }()
 	t.Cleanup(func() {
 		cancel()
-		<-served
+		testwait.Recv(t, served, 30*time.Second, "the provider stopping")
 	})
 	conn := connect(t, addr)
 	deadline := time.Now().Add(10 * time.Second)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/httpipc/httpipc"
+	"github.com/httpipc/httpipc/internal/testwait"
 	"github.com/httpipc/httpipc/peercred"
 )
 
@@ -100,7 +101,7 @@ func TestStreamsOverMessages(t *testing.T) {
 			}
 		}()
 	}
-	wg.Wait()
+	testwait.Wait(t, &wg, 2*time.Minute, "the uploads and downloads")
 	close(errs)
 	for err := range errs {
 		t.Error(err)

@@ -7,13 +7,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -137,18 +140,28 @@ func TestCurl(t *testing.T) {
 	}
 }
 
-// A page served through the proxy calls the API with fetch(); a page of
-// another origin may only when the proxy allows that origin, through a
-// CORS preflight.
+// A page served through the proxy calls the API; a page of another origin
+// may only when the proxy allows that origin.
+//
+// A browser's CORS keeps a foreign page from reading a response, but not
+// from sending simple requests, which it sends without a preflight: a
+// no-cors fetch POST, a form POST, an <img> GET. Those must be stopped by
+// the proxy, before the provider sees them, so this test counts what
+// reaches the provider. The foreign page is on another site
+// (http://evil.example, which Chromium resolves to 127.0.0.1), as an
+// attacker's page would be.
 func TestChromium(t *testing.T) {
 	chromium := need(t, "chromium", "HTTPIPC_REQUIRE_CLIENTS")
-	svc := providerWithPage(t)
+	got := &arrivals{}
+	svc := providerWithPage(t, got)
 
-	own := start(t, &Proxy{Service: svc})
+	var logs syncBuffer // the refusing proxy's
+	own := start(t, &Proxy{Service: svc, Logger: textLogger(&logs)})
 	// The other origin: a plain web server on another port.
 	var allowing string
 	other := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `<!doctype html><div id=refused>pending</div><div id=allowed>pending</div>
+<div id=sent-refusing>pending</div><div id=sent-allowing>pending</div>
 <script>
 function show(id, p) {
   p.then(r => r.text()).then(t => { document.getElementById(id).textContent = 'got ' + t })
@@ -156,40 +169,156 @@ function show(id, p) {
 }
 // A custom header makes these non-simple requests: the browser preflights.
 const opts = {headers: {'X-Experience-API-Version': '1.0.3'}}
-show('refused', fetch(%q + '/api/classes', opts))
-show('allowed', fetch(%q + '/api/classes', opts))
+show('refused', fetch(%[1]q + '/api/classes', opts))
+show('allowed', fetch(%[2]q + '/api/classes', opts))
+
+// Simple requests, sent without a preflight; the page cannot read the
+// answers, only see that each one finished.
+function send(base, label) {
+  const url = kind => base + '/api/record/' + label + '/' + kind
+  const fetched = fetch(url('fetch-post'), {method: 'POST', mode: 'no-cors', body: 'grade=100'})
+    .then(() => 'fetch', e => 'fetch-' + e.name)
+  const posted = new Promise(resolve => {
+    const frame = document.createElement('iframe')
+    frame.name = 'frame-' + label
+    document.body.appendChild(frame)
+    frame.onload = () => resolve('form')
+    const form = document.createElement('form')
+    form.method = 'POST'
+    form.action = url('form-post')
+    form.target = frame.name
+    const input = document.createElement('input')
+    input.name = 'grade'
+    input.value = '100'
+    form.appendChild(input)
+    document.body.appendChild(form)
+    form.submit()
+  })
+  const loaded = new Promise(resolve => {
+    const img = new Image()
+    img.onload = img.onerror = () => resolve('img')
+    img.src = url('img')
+  })
+  Promise.all([fetched, posted, loaded]).then(r => { document.getElementById('sent-' + label).textContent = 'done ' + r.join(' ') })
+}
+send(%[1]q, 'refusing')
+send(%[2]q, 'allowing')
 </script>`, own, allowing)
 	}))
+	const foreignHost = "evil.example"
+	_, port, _ := net.SplitHostPort(other.Listener.Addr().String())
+	foreign := "http://" + foreignHost + ":" + port
 	// The allowing proxy needs the other origin, which the page names:
 	// set it up before the server starts serving the page.
-	allowing = start(t, &Proxy{Service: svc, AllowOrigins: []string{"http://" + other.Listener.Addr().String()}})
+	allowing = start(t, &Proxy{Service: svc, AllowOrigins: []string{foreign}})
 	other.Start()
 	defer other.Close()
 
 	dump := func(url string) string {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 		defer cancel()
 		out, err := exec.CommandContext(ctx, chromium, "--headless", "--no-sandbox", "--disable-gpu",
+			"--host-resolver-rules=MAP "+foreignHost+" 127.0.0.1",
 			"--user-data-dir="+t.TempDir(), "--virtual-time-budget=10000", "--dump-dom", url).Output()
 		if err != nil {
 			t.Fatalf("chromium: %v", err)
 		}
 		return string(out)
 	}
-	if dom := dump(own + "/lesson/index.html"); !strings.Contains(dom, `<div id="out">got ["math-7b"]</div>`) {
+	// The page's own image shows that an <img> GET reaches the provider
+	// when it is allowed: the refusals below are the proxy's, not a page
+	// that failed to send.
+	if dom := dump(own + "/lesson/index.html"); !strings.Contains(dom, `<div id="out">got ["math-7b"]</div>`) ||
+		!strings.Contains(dom, `<div id="img">loaded</div>`) {
 		t.Fatalf("own page:\n%s", dom)
 	}
-	dom := dump(other.URL)
+	if want := []string{"GET own/img"}; !slices.Equal(got.take(), want) {
+		t.Fatalf("the provider got %q from the own page, want %q", got.take(), want)
+	}
+
+	dom := dump(foreign + "/")
 	if !strings.Contains(dom, `<div id="refused">failed TypeError</div>`) {
 		t.Errorf("a foreign page read the API:\n%s", dom)
 	}
 	if !strings.Contains(dom, `<div id="allowed">got ["math-7b"]</div>`) {
 		t.Errorf("an allowed origin could not read the API:\n%s", dom)
 	}
+	// The page waited for every request's answer, and the provider records
+	// a request before the proxy answers it: all that arrived is recorded.
+	for _, label := range []string{"refusing", "allowing"} {
+		if want := `<div id="sent-` + label + `">done fetch form img</div>`; !strings.Contains(dom, want) {
+			t.Fatalf("the foreign page did not finish its simple requests to the %s proxy (want %s):\n%s", label, want, dom)
+		}
+	}
+	// Through the allowing proxy the POSTs arrive, which carry the allowed
+	// Origin; the <img> GET carries none, only Sec-Fetch-Site: cross-site,
+	// which no origin list can vouch for.
+	arrived := got.take()
+	if want := []string{"POST allowing/fetch-post grade=100", "POST allowing/form-post grade=100"}; !slices.Equal(arrived, want) {
+		t.Fatalf("the provider got %q from the foreign page, want only %q (nothing through the refusing proxy)", arrived, want)
+	}
+	// The refusing proxy answered each with a logged 403.
+	for _, want := range []struct{ path, reason string }{
+		{"/api/record/refusing/fetch-post", "cross-origin request from " + foreign + " refused"},
+		{"/api/record/refusing/form-post", "cross-origin request from " + foreign + " refused"},
+		{"/api/record/refusing/img", "Sec-Fetch-Site: cross-site"},
+	} {
+		found := false
+		for line := range strings.Lines(logs.String()) {
+			if strings.Contains(line, "url="+want.path) && strings.Contains(line, "status=403") && strings.Contains(line, want.reason) {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf("no refusal of %s (%s) logged:\n%s", want.path, want.reason, logs.String())
+		}
+	}
 }
 
-// providerWithPage serves a lesson page and the API it calls.
-func providerWithPage(t *testing.T) string {
+// arrivals records the requests that reach a provider.
+type arrivals struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (a *arrivals) add(s string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.got = append(a.got, s)
+}
+
+// take returns the requests recorded so far, sorted, and forgets them.
+func (a *arrivals) take() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	got := a.got
+	a.got = nil
+	slices.Sort(got)
+	return got
+}
+
+// syncBuffer is a log destination that server goroutines write while a
+// test reads it.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// providerWithPage serves a lesson page and the API it calls. Requests to
+// /api/record/ are recorded in got.
+func providerWithPage(t *testing.T, got *arrivals) string {
 	dir, err := os.MkdirTemp("", "pxc")
 	if err != nil {
 		t.Fatal(err)
@@ -198,11 +327,15 @@ func providerWithPage(t *testing.T) string {
 	addr := "unix:" + filepath.Join(dir, "p.sock")
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /lesson/index.html", func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, `<!doctype html><div id=out>pending</div>
+		fmt.Fprint(w, `<!doctype html><div id=out>pending</div><div id=img>pending</div>
 <script>
 fetch('/api/classes', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: '{}'})
   .then(r => r.text()).then(t => { document.getElementById('out').textContent = 'got ' + t })
   .catch(e => { document.getElementById('out').textContent = 'failed ' + e })
+const img = new Image()
+img.onload = () => { document.getElementById('img').textContent = 'loaded' }
+img.onerror = () => { document.getElementById('img').textContent = 'failed' }
+img.src = '/api/record/own/img'
 </script>`)
 	})
 	mux.HandleFunc("/api/classes", func(w http.ResponseWriter, r *http.Request) {
@@ -213,6 +346,16 @@ fetch('/api/classes', {method: 'POST', headers: {'Content-Type': 'application/js
 		w.Header().Set("Content-Type", "application/json")
 		fmt.Fprint(w, `["math-7b"]`)
 	})
+	mux.HandleFunc("/api/record/{from}/{kind}", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 100))
+		got.add(strings.TrimSpace(r.Method + " " + r.PathValue("from") + "/" + r.PathValue("kind") + " " + string(body)))
+		if r.PathValue("kind") == "img" {
+			w.Header().Set("Content-Type", "image/gif")
+			w.Write(gif)
+			return
+		}
+		fmt.Fprint(w, "recorded")
+	})
 	ln, err := httpipc.Listen(addr)
 	if err != nil {
 		t.Fatal(err)
@@ -222,6 +365,9 @@ fetch('/api/classes', {method: 'POST', headers: {'Content-Type': 'application/js
 	t.Cleanup(func() { srv.Close() })
 	return addr
 }
+
+// gif is a 1x1 transparent GIF.
+var gif = []byte("GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
 
 // A proxy on a unix: socket: the socket file is 0600, so another user
 // cannot even connect; were the file opened up (or the socket abstract),

@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/httpipc/httpipc"
+	"github.com/httpipc/httpipc/internal/testprog"
+	"github.com/httpipc/httpipc/internal/testwait"
 )
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -106,9 +108,12 @@ func start(t *testing.T, p *Proxy) string {
 	return p.BaseURL(ln.Addr())
 }
 
+// do sends req and reads the answer, within a minute.
 func do(t *testing.T, req *http.Request) (*http.Response, string) {
 	t.Helper()
-	resp, err := http.DefaultTransport.RoundTrip(req)
+	ctx, cancel := context.WithTimeout(req.Context(), time.Minute)
+	defer cancel()
+	resp, err := http.DefaultTransport.RoundTrip(req.WithContext(ctx))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +323,8 @@ func TestFaults(t *testing.T) {
 		if resp.StatusCode != 504 || !strings.Contains(body, `"status":504`) {
 			t.Fatalf("got %d %s", resp.StatusCode, body)
 		}
-		if a, b := <-cancelled, <-cancelled; a != "started" || b != "cancelled" {
+		a := testwait.Recv(t, cancelled, 10*time.Second, "the provider's request starting")
+		if b := testwait.Recv(t, cancelled, 10*time.Second, "the provider's request ending"); a != "started" || b != "cancelled" {
 			t.Fatal(a, b)
 		}
 	})
@@ -331,12 +337,12 @@ func TestFaults(t *testing.T) {
 			_, err := http.DefaultClient.Do(req)
 			errc <- err
 		}()
-		if got := <-cancelled; got != "started" {
+		if got := testwait.Recv(t, cancelled, 10*time.Second, "the provider's request starting"); got != "started" {
 			t.Fatal(got)
 		}
 		// The provider's handler ends only when its request is cancelled.
 		cancel()
-		if err := <-errc; !errors.Is(err, context.Canceled) {
+		if err := testwait.Recv(t, errc, 10*time.Second, "the cancelled request returning"); !errors.Is(err, context.Canceled) {
 			t.Fatalf("got %v", err)
 		}
 		select {
@@ -366,8 +372,8 @@ func TestListen(t *testing.T) {
 	} {
 		ln, err := Listen(tc.addr)
 		if (err == nil) != tc.ok {
-			if strings.HasPrefix(tc.addr, "[::1]") && err != nil && !errors.Is(err, net.ErrClosed) {
-				continue // no IPv6 loopback on this machine
+			if strings.HasPrefix(tc.addr, "[::1]") && err != nil && !errors.Is(err, net.ErrClosed) && os.Getenv(testprog.IPv6) == "" {
+				continue // no IPv6 loopback on this machine (see testprog.IPv6)
 			}
 			t.Errorf("%q: %v", tc.addr, err)
 		}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/httpipc/httpipc"
 	"github.com/httpipc/httpipc/internal/conformance"
+	"github.com/httpipc/httpipc/internal/testwait"
 )
 
 // shortSocket returns a socket path short enough for sun_path.
@@ -59,7 +60,7 @@ func startRawProvider(t *testing.T, serve func(net.Conn)) string {
 	}()
 	t.Cleanup(func() {
 		ln.Close()
-		<-done
+		testwait.Recv(t, done, 30*time.Second, "the listener's accept loop ending")
 	})
 	return "unix:" + sock
 }
@@ -106,7 +107,7 @@ func startGoProviderWith(t *testing.T, configure func(*httpipc.Server)) string {
 	}()
 	t.Cleanup(func() {
 		srv.Close()
-		<-done
+		testwait.Recv(t, done, 30*time.Second, "the provider stopping")
 	})
 	return "unix:" + sock
 }

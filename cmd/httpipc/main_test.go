@@ -22,6 +22,8 @@ import (
 
 	"github.com/httpipc/httpipc/internal/bench"
 	"github.com/httpipc/httpipc/internal/otheruser"
+	"github.com/httpipc/httpipc/internal/testprog"
+	"github.com/httpipc/httpipc/internal/testwait"
 	"github.com/httpipc/httpipc/oauth"
 	"github.com/httpipc/httpipc/proxy"
 )
@@ -177,7 +179,7 @@ func TestServeAndCall(t *testing.T) {
 		t.Fatalf("exit %d (%s), %d bytes", code, errOut, len(out))
 	}
 	// curl reaches the same socket over HTTP/1.1.
-	if _, err := exec.LookPath("curl"); err == nil {
+	if testprog.Has(t, "curl", testprog.Clients) {
 		out, err := exec.Command("curl", "-sS", "-H", "X-Test: curl", "--unix-socket", strings.TrimPrefix(addr, "unix:"), "http://x/headers").CombinedOutput()
 		if err != nil || string(out) != "curl " {
 			t.Fatalf("curl: %v %q", err, out)
@@ -322,14 +324,25 @@ func TestAuthAndLogin(t *testing.T) {
 	// The user reads the prompt on the server's terminal and allows.
 	waitLine(t, serverOut, `"Command Line" (client cli) asks for: roster.read`)
 	io.WriteString(serverIn, "y\n")
-	if err := <-done; err != nil {
+	if err := testwait.Recv(t, done, time.Minute, "the browser's login"); err != nil {
 		t.Fatal(err)
 	}
+	checkLoginOutput(t, loginOut, sock, true)
+}
+
+// checkLoginOutput reads the JSON "httpipc login" printed and fails the
+// test unless it names ipc service sock and carries an access token (and,
+// with refresh set, a refresh token), as non-empty strings.
+func checkLoginOutput(t *testing.T, r io.Reader, sock string, refresh bool) {
+	t.Helper()
 	var tok map[string]any
-	if err := json.NewDecoder(loginOut).Decode(&tok); err != nil {
+	decoded := make(chan error, 1)
+	go func() { decoded <- json.NewDecoder(r).Decode(&tok) }()
+	if err := testwait.Recv(t, decoded, time.Minute, "the login's output"); err != nil {
 		t.Fatal(err)
 	}
-	if tok["ipc_service"] != sock || tok["access_token"] == "" || tok["refresh_token"] == nil {
+	nonEmpty := func(k string) bool { s, ok := tok[k].(string); return ok && s != "" }
+	if tok["ipc_service"] != sock || !nonEmpty("access_token") || refresh && !nonEmpty("refresh_token") {
 		t.Fatalf("login printed %v", tok)
 	}
 }
@@ -401,10 +414,7 @@ func TestServeUpstreamFailure(t *testing.T) {
 // this user's own browser logs in.
 func TestLoginOtherUser(t *testing.T) {
 	otheruser.Require(t)
-	curl, err := exec.LookPath("curl")
-	if err != nil {
-		t.Skip("curl is not installed")
-	}
+	curl := testprog.Path(t, "curl", testprog.Clients)
 	dir, err := os.MkdirTemp("", "ha")
 	if err != nil {
 		t.Fatal(err)
@@ -511,13 +521,7 @@ func TestLoginOtherUser(t *testing.T) {
 	if !strings.Contains(string(b), "Logged in") {
 		t.Fatalf("after Allow: %s %s", resp.Status, b)
 	}
-	var tok map[string]any
-	if err := json.NewDecoder(loginOut).Decode(&tok); err != nil {
-		t.Fatal(err)
-	}
-	if tok["ipc_service"] != sock || tok["access_token"] == "" {
-		t.Fatalf("login printed %v", tok)
-	}
+	checkLoginOutput(t, loginOut, sock, false)
 }
 
 // "httpipc proxy" with no options admits this user only: another user
@@ -540,10 +544,7 @@ func TestProxyCommandDefaults(t *testing.T) {
 	}
 
 	otheruser.Require(t)
-	curl, err := exec.LookPath("curl")
-	if err != nil {
-		t.Skip("curl is not installed")
-	}
+	curl := testprog.Path(t, "curl", testprog.Clients)
 	for _, tc := range []struct {
 		args []string
 		want string

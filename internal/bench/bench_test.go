@@ -3,9 +3,10 @@ package bench
 import (
 	"context"
 	"os"
-	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/httpipc/httpipc/internal/testprog"
 )
 
 func TestMain(m *testing.M) {
@@ -21,7 +22,7 @@ func TestRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := 24 // 23 cells and the echo
-	if _, err := exec.LookPath("dbus-daemon"); err == nil {
+	if testprog.Has(t, "dbus-daemon", testprog.DBus) {
 		want += 5
 	}
 	if len(results) != want {

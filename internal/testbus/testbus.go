@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/httpipc/httpipc/internal/testprog"
 )
 
 // ErrNoDaemon means dbus-daemon is not installed.
@@ -20,7 +22,8 @@ var ErrNoDaemon = errors.New("dbus-daemon not installed (Debian package dbus-dae
 // Start runs dbus-daemon until the test ends and returns its address.
 // services maps bus names to the program the bus runs to start them; env is
 // added to the daemon's environment, which the programs it starts inherit.
-// The test is skipped when dbus-daemon is not installed.
+// The test is skipped when dbus-daemon is not installed, or fails when
+// HTTPIPC_REQUIRE_DBUS is set (testprog.DBus).
 func Start(t testing.TB, services map[string]string, env ...string) string {
 	t.Helper()
 	return StartOptions(t, Options{Services: services, Env: env})
@@ -44,7 +47,7 @@ func StartOptions(t testing.TB, opt Options) string {
 	t.Helper()
 	b, err := LaunchOptions(opt)
 	if errors.Is(err, ErrNoDaemon) {
-		t.Skip(err)
+		testprog.Missing(t, testprog.DBus, err)
 	}
 	if err != nil {
 		t.Fatal(err)

@@ -79,7 +79,7 @@ button{font-size:1em;padding:.5em 1.5em;margin-right:1em}</style></head>
 // the answer names only that id, so it cannot alter the request.
 func (s *Server) consentPage(w http.ResponseWriter, r *http.Request, req ConsentRequest) {
 	id := randomID()
-	now := time.Now()
+	now := s.opt.Now()
 	s.mu.Lock()
 	for k, p := range s.pending {
 		if now.After(p.expires) {
@@ -118,7 +118,7 @@ func (s *Server) consentAnswer(w http.ResponseWriter, r *http.Request) {
 	p, ok := s.pending[id]
 	delete(s.pending, id)
 	s.mu.Unlock()
-	if !ok || time.Now().After(p.expires) {
+	if !ok || s.opt.Now().After(p.expires) {
 		http.Error(w, "this consent page has expired or was already answered; start again from the app", http.StatusBadRequest)
 		return
 	}

@@ -50,6 +50,9 @@ type lms struct {
 	// mux serves the endpoints and the API; log gets the servers' lines.
 	mux http.Handler
 	log *slog.Logger
+	// now is the server's clock (authserver.Options.Now); nil means
+	// time.Now.
+	now func() time.Time
 }
 
 func newLMS(t testing.TB, consent authserver.Consent) *lms {
@@ -60,6 +63,13 @@ func newLMS(t testing.TB, consent authserver.Consent) *lms {
 // newLMSLogging is newLMS with the authorization server's and the IPC
 // server's log lines going to log.
 func newLMSLogging(t testing.TB, consent authserver.Consent, log *slog.Logger) *lms {
+	t.Helper()
+	return newLMSClock(t, consent, log, nil)
+}
+
+// newLMSClock is newLMSLogging with the server's clock now (nil means
+// time.Now).
+func newLMSClock(t testing.TB, consent authserver.Consent, log *slog.Logger, now func() time.Time) *lms {
 	t.Helper()
 	ctx := context.Background()
 	db := filepath.Join(t.TempDir(), "auth.db")
@@ -76,7 +86,7 @@ func newLMSLogging(t testing.TB, consent authserver.Consent, log *slog.Logger) *
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &lms{store: store, db: db, log: log}
+	l := &lms{store: store, db: db, log: log, now: now}
 	l.start(t, consent)
 	return l
 }
@@ -84,7 +94,7 @@ func newLMSLogging(t testing.TB, consent authserver.Consent, log *slog.Logger) *
 // start serves the authorization endpoints and /api/me on a socket.
 func (l *lms) start(t testing.TB, consent authserver.Consent) {
 	t.Helper()
-	srv, err := authserver.New(context.Background(), l.store, authserver.Options{Issuer: issuer, IPCService: service, Consent: consent, Subject: "alice", Logger: l.log})
+	srv, err := authserver.New(context.Background(), l.store, authserver.Options{Issuer: issuer, IPCService: service, Consent: consent, Subject: "alice", Logger: l.log, Now: l.now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,10 +210,21 @@ func TestOfflineFlow(t *testing.T) {
 	if code, body := get(t, api, issuer+"/api/me"); code != 200 || body != "alice via math" {
 		t.Fatalf("API: %d %s", code, body)
 	}
-	// The same code is refused the second time (and fosite revokes what
-	// it granted).
-	if _, err := login.Finish(ctx, redirect); err == nil || !strings.Contains(err.Error(), "invalid_grant") {
+	// The same code is refused the second time, and the tokens issued for
+	// it stop working (RFC 6749, section 4.1.2: a replayed code may have
+	// been stolen).
+	var re *oauth2.RetrieveError
+	if _, err := login.Finish(ctx, redirect); !errors.As(err, &re) || re.ErrorCode != "invalid_grant" {
 		t.Fatalf("replayed code: %v", err)
+	}
+	if _, err := l.srv.Verify(ctx, s.Token().AccessToken, peercred.Self()); !errors.Is(err, bearer.ErrInvalidToken) {
+		t.Fatalf("the access token of a replayed code: %v", err)
+	}
+	if code, body := get(t, api, issuer+"/api/me"); code != 401 {
+		t.Fatalf("API with the access token of a replayed code: %d %s", code, body)
+	}
+	if code, body := tokenRequest(t, l, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {s.Token().RefreshToken}, "client_id": {"math"}}); code != 400 || body["error"] != "invalid_grant" {
+		t.Fatalf("refresh with the refresh token of a replayed code: %d %v", code, body)
 	}
 
 	parent := t // what restart starts outlives the subtest

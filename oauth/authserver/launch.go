@@ -42,7 +42,7 @@ func (s *Server) Launch(ctx context.Context, clientID, endpoint, subject string,
 	sc, _ := json.Marshal(scopes)
 	// Only the id's hash is stored: the database never holds a usable link.
 	_, err = s.store.db.ExecContext(ctx, `INSERT INTO launches (id, client_id, subject, scopes, uid, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
-		launchKey(id), clientID, subject, string(sc), uid, time.Now().Add(LaunchTTL).Unix())
+		launchKey(id), clientID, subject, string(sc), uid, s.opt.Now().Add(LaunchTTL).Unix())
 	if err != nil {
 		return "", err
 	}
@@ -88,7 +88,7 @@ func (s *Server) launchFetch(w http.ResponseWriter, r *http.Request) {
 	// one.
 	err := s.store.db.QueryRowContext(ctx, `UPDATE launches SET used = 1
 		WHERE id = ? AND used = 0 AND client_id = ? AND (uid IS NULL OR uid = ?) AND expires_at >= ?
-		RETURNING subject, scopes, uid`, key, clientID, peerUID, time.Now().Unix()).Scan(&subject, &scopesJSON, &uid)
+		RETURNING subject, scopes, uid`, key, clientID, peerUID, s.opt.Now().Unix()).Scan(&subject, &scopesJSON, &uid)
 	if errors.Is(err, sql.ErrNoRows) {
 		fail(http.StatusBadRequest, "invalid_grant", s.launchRefusal(ctx, key, clientID, peer))
 		return
@@ -110,6 +110,7 @@ func (s *Server) launchFetch(w http.ResponseWriter, r *http.Request) {
 		u := int(uid.Int64)
 		sess.UID = &u
 	}
+	// fosite checks the token's expiry against the system clock.
 	exp := time.Now().Add(s.opt.AccessTokenLifespan).Round(time.Second)
 	sess.SetExpiresAt(fosite.AccessToken, exp)
 	req := fosite.NewRequest()
@@ -164,7 +165,7 @@ func (s *Server) launchRefusal(ctx context.Context, key, clientID string, peer *
 	switch {
 	case err != nil || used:
 		return "unknown or already used launch"
-	case time.Now().Unix() > expires:
+	case s.opt.Now().Unix() > expires:
 		return "the launch has expired"
 	case owner != clientID:
 		return "the launch is for another client_id"

@@ -52,6 +52,11 @@ type Options struct {
 	AccessTokenLifespan time.Duration
 	// Logger receives decisions and errors. Nil means slog.Default().
 	Logger *slog.Logger
+	// Now is the clock of the server's own deadlines: the lifetime of a
+	// launch link (LaunchTTL) and of a consent page. Nil means time.Now.
+	// Authorization codes and tokens are fosite's, which reads the system
+	// clock itself: their expiry times are stored with each grant.
+	Now func() time.Time
 }
 
 // Server is the authorization server, an http.Handler for the endpoints of
@@ -88,6 +93,9 @@ func New(ctx context.Context, store *Store, opt Options) (*Server, error) {
 	}
 	if opt.Logger == nil {
 		opt.Logger = slog.Default()
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
 	}
 	secret, err := store.secret(ctx)
 	if err != nil {
