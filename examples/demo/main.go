@@ -332,9 +332,10 @@ func (d *demo) run(ctx context.Context, state string) error {
 		d.say("open %s in a browser; it works once, for one browser (Ctrl-C to stop; state is kept in %s)", u, state)
 		// A cmi5 launch of the lesson: endpoint and fetch through the proxy.
 		launch := lms.Cmi5LaunchRequest{
-			AU:    lms.AU{URL: u, ActivityID: "https://math.example/au/fractions-1", MoveOn: "Completed"},
-			Actor: map[string]any{"account": map[string]any{"homePage": demoIssuer, "name": "learner"}},
-			Base:  base, IPCService: demoService,
+			AU:       lms.AU{URL: u, ActivityID: "https://math.example/au/fractions-1", MoveOn: "Completed"},
+			CourseID: "https://math.example/course/fractions",
+			Actor:    map[string]any{"account": map[string]any{"homePage": demoIssuer, "name": "learner"}},
+			Base:     base, IPCService: demoService,
 		}
 		b, _ := json.Marshal(launch)
 		req, _ := http.NewRequestWithContext(ctx, "POST", app.API+lms.Cmi5LaunchPath, bytes.NewReader(b))
