@@ -6,8 +6,9 @@
 // physical limit), nethttp-unix (net/http HTTP/1.1 over a Unix socket),
 // nethttp-tcp (net/http over loopback TCP), httpipc-unix and httpipc-proxy
 // (net/http to the localhost proxy, which forwards over httpipc); for some
-// scenarios also the message channels (see the constants; the D-Bus ones run
-// on a private dbus-daemon when it is installed). Scenarios:
+// scenarios also the message channels and a bare godbus method call (see the
+// constants; the D-Bus ones run on a private dbus-daemon when it is
+// installed). Scenarios:
 // rtt-64B and rtt-64KiB (echo a body of that size), stream-16MiB (download),
 // concurrent-64x64B (64 callers at once), and stream-1GiB-echo (1 GiB up and
 // back through an httpipc provider, recording how much its peak RSS grew).
@@ -57,6 +58,11 @@ const (
 	MessageDBus  = "message-dbus"
 	DBusMessages = "httpipc-dbus-messages"
 	DBusFD       = "httpipc-dbus-fd"
+	// GoDBus is the bus's own ceiling, without httpipc: a bare godbus
+	// method call on the same private bus, echoing a 64-byte ay (rtt-64B),
+	// or the download moved as one-way method calls of a 16 KiB ay each, as
+	// httpipc-dbus-messages moves its frames (stream-16MiB).
+	GoDBus = "godbus"
 	// HTTPIPCProxy is net/http to the embedded localhost proxy (package
 	// proxy, in this process), which forwards over httpipc-unix: compare it
 	// with nethttp-tcp, the same handler reached directly.
@@ -161,8 +167,16 @@ func Run(ctx context.Context, opt Options) ([]Result, error) {
 	for name, c := range messageClients {
 		clients[name], base[name] = c, "http://bench"
 	}
+	// Contenders that are not HTTP clients: an operation of size bytes,
+	// echoed or (stream) downloaded.
+	plain := map[string]func(size int, stream bool) func() error{}
+	raw := &rawPool{path: p.a.Raw}
+	defer raw.close()
+	plain[RawUnix] = func(size int, stream bool) func() error {
+		return func() error { return raw.op(size, stream) }
+	}
 	if p.a.DBus != "" {
-		dbusClients, closeDBus, err := dbusContenders(ctx, busAddr, p.a.DBus)
+		dbusClients, bare, closeDBus, err := dbusContenders(ctx, busAddr, p.a.DBus)
 		if err != nil {
 			return nil, fmt.Errorf("D-Bus contenders: %w", err)
 		}
@@ -170,6 +184,7 @@ func Run(ctx context.Context, opt Options) ([]Result, error) {
 		for name, c := range dbusClients {
 			clients[name], base[name] = c, "http://bench"
 		}
+		plain[GoDBus] = bare
 	}
 	px := &proxy.Proxy{Service: "unix:" + p.a.HTTPIPC, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	pln, err := proxy.Listen("127.0.0.1:0")
@@ -180,9 +195,6 @@ func Run(ctx context.Context, opt Options) ([]Result, error) {
 	defer px.Close()
 	clients[HTTPIPCProxy] = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128}}
 	base[HTTPIPCProxy] = px.BaseURL(pln.Addr())
-
-	raw := &rawPool{path: p.a.Raw}
-	defer raw.close()
 
 	var jvm *jvmClient
 	if len(opt.JVM) > 0 {
@@ -206,12 +218,12 @@ func Run(ctx context.Context, opt Options) ([]Result, error) {
 		var more []string
 		switch sc.name {
 		case RTT64B:
-			more = []string{MessageLocal, MessageSeqPacket, MessageDBus, DBusMessages, DBusFD}
+			more = []string{MessageLocal, MessageSeqPacket, MessageDBus, DBusMessages, DBusFD, GoDBus}
 		case Stream16MiB:
-			more = []string{StreamsOverMessages, DBusMessages, DBusFD}
+			more = []string{StreamsOverMessages, DBusMessages, DBusFD, GoDBus}
 		}
 		for _, m := range more {
-			if clients[m] != nil {
+			if clients[m] != nil || plain[m] != nil {
 				contenders = append(contenders, m)
 			}
 		}
@@ -227,8 +239,8 @@ func Run(ctx context.Context, opt Options) ([]Result, error) {
 			if c == KotlinOkHTTP {
 				continue // measured by jvm
 			}
-			if c == RawUnix {
-				ops[i] = func() error { return raw.op(sc.size, stream) }
+			if plain[c] != nil {
+				ops[i] = plain[c](sc.size, stream)
 			} else {
 				ops[i] = httpOp(clients[c], base[c], sc.size, stream)
 			}
