@@ -36,6 +36,8 @@ const (
 	chunkSize = 16 << 10
 )
 
+func noBusReason() error { return testbus.ErrNoDaemon }
+
 // startBus runs a private bus for the D-Bus contenders and returns its
 // address; none when dbus-daemon is not installed, and those contenders are
 // left out.
