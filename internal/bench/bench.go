@@ -6,11 +6,16 @@
 // physical limit), nethttp-unix (net/http HTTP/1.1 over a Unix socket),
 // nethttp-tcp (net/http over loopback TCP), httpipc-unix and httpipc-proxy
 // (net/http to the localhost proxy, which forwards over httpipc); for some
-// scenarios also the message channels (see the constants; the D-Bus ones run
-// on a private dbus-daemon when it is installed). Scenarios:
-// rtt-64B and rtt-64KiB (echo a body of that size), stream-16MiB (download),
-// concurrent-64x64B (64 callers at once), and stream-1GiB-echo (1 GiB up and
-// back through an httpipc provider, recording how much its peak RSS grew).
+// scenarios also the message channels and a bare godbus method call (see
+// the constants; the D-Bus ones run on a private dbus-daemon when it is
+// installed). Scenarios: rtt-64B and rtt-64KiB (echo a body of that size),
+// stream-16MiB (download), concurrent-64x64B (64 callers at once),
+// stream-1GiB-echo (1 GiB up and back through an httpipc provider, recording
+// how much its peak RSS grew), and cold-start (from no provider running to
+// its first response, for each way a provider is started on demand).
+//
+// Options.Runs repeats the whole measurement; Summarize reports, per cell,
+// the median over the runs and the range.
 package bench
 
 import (
@@ -26,6 +31,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,6 +63,11 @@ const (
 	MessageDBus  = "message-dbus"
 	DBusMessages = "httpipc-dbus-messages"
 	DBusFD       = "httpipc-dbus-fd"
+	// GoDBus is the bus's own ceiling, without httpipc: a bare godbus
+	// method call on the same private bus, echoing a 64-byte ay (rtt-64B),
+	// or the download moved as one-way method calls of a 16 KiB ay each, as
+	// httpipc-dbus-messages moves its frames (stream-16MiB).
+	GoDBus = "godbus"
 	// HTTPIPCProxy is net/http to the embedded localhost proxy (package
 	// proxy, in this process), which forwards over httpipc-unix: compare it
 	// with nethttp-tcp, the same handler reached directly.
@@ -67,6 +78,24 @@ const (
 	KotlinOkHTTP = "kotlin-okhttp"
 )
 
+// Contenders of the cold-start scenario: how the provider is started.
+const (
+	// ColdExec is the baseline: the benchmark runs the provider itself,
+	// which listens on a socket of its own and says when it is ready.
+	ColdExec = "exec"
+	// ColdLauncher is httpipc's client-side activation: the client finds
+	// no provider behind a service-directory entry and starts the entry's
+	// program on a socket it creates (package activation).
+	ColdLauncher = "servicedir-launch"
+	// ColdSystemd is systemd-socket-activate holding the socket and
+	// starting the provider on the first connection (when installed).
+	ColdSystemd = "systemd-socket-activate"
+	// ColdDBus is D-Bus activation: a private dbus-daemon starts the
+	// provider from the .service file in its services directory, and the
+	// request is a message-mode call (when dbus-daemon is installed).
+	ColdDBus = "dbus-activation"
+)
+
 // Scenarios, in the order they are run.
 const (
 	RTT64B       = "rtt-64B"
@@ -74,18 +103,43 @@ const (
 	Stream16MiB  = "stream-16MiB"
 	Concurrent64 = "concurrent-64x64B"
 	Echo1GiB     = "stream-1GiB-echo"
+	ColdStart    = "cold-start"
 )
 
-// Result is one measured cell.
+// Scenarios returns the names of every scenario, in the order they run.
+func Scenarios() []string {
+	return []string{RTT64B, RTT64KiB, Stream16MiB, Concurrent64, Echo1GiB, ColdStart}
+}
+
+// Result is one measured cell. Run returns the cells summarised over the
+// runs (see Summarize).
 type Result struct {
-	Scenario  string  `json:"scenario"`
-	Contender string  `json:"contender"`
-	Ops       int     `json:"ops"`
-	NsPerOp   float64 `json:"ns_per_op"`
+	Scenario  string `json:"scenario"`
+	Contender string `json:"contender"`
+	// Ops is how many operations were timed, over all runs; in cold-start,
+	// how many starts.
+	Ops int `json:"ops"`
+	// NsPerOp is the time per operation, the median over the runs; in
+	// cold-start, the median time of a start.
+	NsPerOp float64 `json:"ns_per_op"`
+	// BytesPerS is the payload moved per second, both ways for an echo;
+	// zero in cold-start.
 	BytesPerS float64 `json:"bytes_per_s"`
 	// PeakRSSDeltaBytes is how much the provider's peak resident set grew
 	// during the scenario (stream-1GiB-echo only).
 	PeakRSSDeltaBytes int64 `json:"peak_rss_delta_bytes,omitempty"`
+	// Runs is how many runs measured the cell, and NsPerOpMin and
+	// NsPerOpMax the range of NsPerOp over them.
+	Runs       int     `json:"runs"`
+	NsPerOpMin float64 `json:"ns_per_op_min"`
+	NsPerOpMax float64 `json:"ns_per_op_max"`
+	// Ratios maps each of the Baselines measured in the same scenario to
+	// this cell's time per operation over the baseline's: taken within
+	// each run, then the median over the runs and the range.
+	Ratios map[string]Spread `json:"ratios,omitempty"`
+	// StartsNs is the time of every timed start, over all runs
+	// (cold-start only).
+	StartsNs []float64 `json:"starts_ns,omitempty"`
 }
 
 // Options tune a run. The zero value is the default run.
@@ -105,6 +159,18 @@ type Options struct {
 	// benchmark loop, such as java -jar httpipc-jvm.jar bench-client; it
 	// adds the kotlin-okhttp contender (see jvmClient).
 	JVM []string
+	// Only, when not empty, names the scenarios to run (see Scenarios);
+	// an unknown name is an error.
+	Only []string
+	// Runs is how many times the whole measurement runs, each with fresh
+	// processes (provider, private buses, JVM). Zero means once.
+	Runs int
+	// ColdStarts is how many timed starts each cold-start contender makes
+	// per run, after one untimed start. Zero means 10.
+	ColdStarts int
+	// Notes, when set, receives a line for each contender left out, and
+	// why.
+	Notes io.Writer
 }
 
 const (
@@ -126,11 +192,110 @@ type addrs struct {
 	PID     int    `json:"pid"`
 }
 
-// Run starts a provider process and measures every cell.
+// Run measures every cell of the selected scenarios, Options.Runs times,
+// and returns the cells summarised over the runs (see Summarize).
 func Run(ctx context.Context, opt Options) ([]Result, error) {
 	if opt.Duration <= 0 {
 		opt.Duration = 700 * time.Millisecond
 	}
+	if opt.ColdStarts <= 0 {
+		opt.ColdStarts = 10
+	}
+	if opt.Notes == nil {
+		opt.Notes = io.Discard
+	}
+	sel, err := selectScenarios(opt.Only)
+	if err != nil {
+		return nil, err
+	}
+	if opt.Echo1GiBSize < 0 {
+		delete(sel, Echo1GiB)
+	}
+	if len(sel) == 0 {
+		return nil, errors.New("no scenario left to run")
+	}
+	var runs [][]Result
+	for i := 0; i < max(opt.Runs, 1); i++ {
+		results, err := runOnce(ctx, opt, sel, i == 0)
+		if err != nil {
+			return Summarize(append(runs, results)), err
+		}
+		runs = append(runs, results)
+	}
+	return Summarize(runs), nil
+}
+
+// selectScenarios returns the set of scenarios named in only, all of them
+// when only is empty.
+func selectScenarios(only []string) (map[string]bool, error) {
+	sel := map[string]bool{}
+	all := Scenarios()
+	if len(only) == 0 {
+		for _, s := range all {
+			sel[s] = true
+		}
+		return sel, nil
+	}
+	for _, s := range only {
+		if !slices.Contains(all, s) {
+			return nil, fmt.Errorf("%w %q; the scenarios are %s", ErrUnknownScenario, s, strings.Join(all, ", "))
+		}
+		sel[s] = true
+	}
+	return sel, nil
+}
+
+// ErrUnknownScenario is wrapped by the error of a run that names a scenario
+// that does not exist.
+var ErrUnknownScenario = errors.New("unknown scenario")
+
+// runOnce is one run of the selected scenarios, with processes of its own.
+// notes says whether to report contenders left out.
+func runOnce(ctx context.Context, opt Options, sel map[string]bool, notes bool) ([]Result, error) {
+	note := func(format string, args ...any) {
+		if notes {
+			fmt.Fprintf(opt.Notes, format+"\n", args...)
+		}
+	}
+	var main []string
+	for _, s := range []string{RTT64B, RTT64KiB, Stream16MiB, Concurrent64} {
+		if sel[s] {
+			main = append(main, s)
+		}
+	}
+	var results []Result
+	if len(main) > 0 {
+		rs, err := runMain(ctx, opt, main, note)
+		results = append(results, rs...)
+		if err != nil {
+			return results, err
+		}
+	}
+	if sel[Echo1GiB] {
+		size := opt.Echo1GiBSize
+		if size == 0 {
+			size = 1 << 30
+		}
+		r, err := echoRSS(ctx, opt, size)
+		if err != nil {
+			return results, fmt.Errorf("%s: %w", Echo1GiB, err)
+		}
+		results = append(results, r)
+	}
+	if sel[ColdStart] {
+		rs, err := coldStart(ctx, opt, note)
+		results = append(results, rs...)
+		if err != nil {
+			return results, fmt.Errorf("%s: %w", ColdStart, err)
+		}
+	}
+	return results, nil
+}
+
+// runMain starts a provider process and measures the cells of the
+// scenarios named, which are among rtt-64B, rtt-64KiB, stream-16MiB and
+// concurrent-64x64B.
+func runMain(ctx context.Context, opt Options, scenarios []string, note func(string, ...any)) ([]Result, error) {
 	busAddr, stopBus, err := startBus()
 	if err != nil {
 		return nil, err
@@ -161,8 +326,16 @@ func Run(ctx context.Context, opt Options) ([]Result, error) {
 	for name, c := range messageClients {
 		clients[name], base[name] = c, "http://bench"
 	}
+	// Contenders that are not HTTP clients: an operation of size bytes,
+	// echoed or (stream) downloaded.
+	plain := map[string]func(size int, stream bool) func() error{}
+	raw := &rawPool{path: p.a.Raw}
+	defer raw.close()
+	plain[RawUnix] = func(size int, stream bool) func() error {
+		return func() error { return raw.op(size, stream) }
+	}
 	if p.a.DBus != "" {
-		dbusClients, closeDBus, err := dbusContenders(ctx, busAddr, p.a.DBus)
+		dbusClients, bare, closeDBus, err := dbusContenders(ctx, busAddr, p.a.DBus)
 		if err != nil {
 			return nil, fmt.Errorf("D-Bus contenders: %w", err)
 		}
@@ -170,6 +343,9 @@ func Run(ctx context.Context, opt Options) ([]Result, error) {
 		for name, c := range dbusClients {
 			clients[name], base[name] = c, "http://bench"
 		}
+		plain[GoDBus] = bare
+	} else {
+		note("%s, %s, %s and %s left out: no private bus (%v)", MessageDBus, DBusMessages, DBusFD, GoDBus, noBusReason())
 	}
 	px := &proxy.Proxy{Service: "unix:" + p.a.HTTPIPC, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	pln, err := proxy.Listen("127.0.0.1:0")
@@ -180,9 +356,6 @@ func Run(ctx context.Context, opt Options) ([]Result, error) {
 	defer px.Close()
 	clients[HTTPIPCProxy] = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128}}
 	base[HTTPIPCProxy] = px.BaseURL(pln.Addr())
-
-	raw := &rawPool{path: p.a.Raw}
-	defer raw.close()
 
 	var jvm *jvmClient
 	if len(opt.JVM) > 0 {
@@ -202,16 +375,19 @@ func Run(ctx context.Context, opt Options) ([]Result, error) {
 		size int
 		par  int
 	}{{RTT64B, 64, 1}, {RTT64KiB, 64 << 10, 1}, {Stream16MiB, streamSize, 1}, {Concurrent64, 64, 64}} {
+		if !slices.Contains(scenarios, sc.name) {
+			continue
+		}
 		contenders := []string{RawUnix, NetHTTPUnix, NetHTTPTCP, HTTPIPCUnix, HTTPIPCProxy}
 		var more []string
 		switch sc.name {
 		case RTT64B:
-			more = []string{MessageLocal, MessageSeqPacket, MessageDBus, DBusMessages, DBusFD}
+			more = []string{MessageLocal, MessageSeqPacket, MessageDBus, DBusMessages, DBusFD, GoDBus}
 		case Stream16MiB:
-			more = []string{StreamsOverMessages, DBusMessages, DBusFD}
+			more = []string{StreamsOverMessages, DBusMessages, DBusFD, GoDBus}
 		}
 		for _, m := range more {
-			if clients[m] != nil {
+			if clients[m] != nil || plain[m] != nil {
 				contenders = append(contenders, m)
 			}
 		}
@@ -227,8 +403,8 @@ func Run(ctx context.Context, opt Options) ([]Result, error) {
 			if c == KotlinOkHTTP {
 				continue // measured by jvm
 			}
-			if c == RawUnix {
-				ops[i] = func() error { return raw.op(sc.size, stream) }
+			if plain[c] != nil {
+				ops[i] = plain[c](sc.size, stream)
 			} else {
 				ops[i] = httpOp(clients[c], base[c], sc.size, stream)
 			}
@@ -265,17 +441,6 @@ func Run(ctx context.Context, opt Options) ([]Result, error) {
 			r.BytesPerS = moved / (r.NsPerOp / 1e9)
 			results = append(results, r)
 		}
-	}
-	if opt.Echo1GiBSize >= 0 {
-		size := opt.Echo1GiBSize
-		if size == 0 {
-			size = 1 << 30
-		}
-		r, err := echoRSS(ctx, opt, size)
-		if err != nil {
-			return results, fmt.Errorf("%s: %w", Echo1GiB, err)
-		}
-		results = append(results, r)
 	}
 	return results, nil
 }

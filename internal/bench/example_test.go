@@ -9,7 +9,7 @@ import (
 )
 
 func ExampleRun() {
-	results, err := bench.Run(context.Background(), bench.Options{Duration: 5 * time.Millisecond, Echo1GiBSize: -1, StreamSize: 1 << 20})
+	results, err := bench.Run(context.Background(), bench.Options{Duration: 5 * time.Millisecond, Only: []string{bench.RTT64B}})
 	if err != nil {
 		fmt.Println(err)
 		return

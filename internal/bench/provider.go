@@ -21,6 +21,13 @@ import (
 // benchmark started it, and never returns in that case. Call it first thing
 // in main (and in TestMain).
 func MaybeServe() {
+	if mode := os.Getenv(coldEnv); mode != "" {
+		if err := serveCold(mode); err != nil {
+			fmt.Fprintln(os.Stderr, "bench cold-start provider:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
 	dir := os.Getenv(providerEnv)
 	if dir == "" {
 		return
@@ -33,7 +40,8 @@ func MaybeServe() {
 }
 
 // Handler is the API every HTTP contender serves: POST /echo answers with
-// the request body, GET /download?n=N with N bytes.
+// the request body, GET /download?n=N with N bytes, GET /pid with the
+// provider's process id.
 func Handler() http.Handler {
 	pool := sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 	mux := http.NewServeMux()
@@ -68,6 +76,9 @@ func Handler() http.Handler {
 		}
 		// A large or unsized body streams through.
 		io.CopyBuffer(w, r.Body, buf)
+	})
+	mux.HandleFunc("GET /pid", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(strconv.Itoa(os.Getpid())))
 	})
 	mux.HandleFunc("GET /download", func(w http.ResponseWriter, r *http.Request) {
 		n, err := strconv.ParseInt(r.URL.Query().Get("n"), 10, 64)
