@@ -3,6 +3,7 @@
 package httpipc
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -376,8 +377,10 @@ func TestSystemdSocketActivation(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	cmd := exec.CommandContext(ctx, ssa, "-l", sock, "-E", providerEnv+"=unix:/nonexistent/ignored.sock", exe)
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	errPipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -385,20 +388,26 @@ func TestSystemdSocketActivation(t *testing.T) {
 		cancel()
 		cmd.Wait()
 	}()
-	// systemd-socket-activate creates the socket before it starts the
-	// provider; wait, within a bound, for the file.
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	deadline := time.After(10 * time.Second)
-	for {
-		if _, err := os.Stat(sock); err == nil {
-			break
+	// systemd-socket-activate binds the socket file before it listens on
+	// it (a connection in between is refused), then says "Listening on";
+	// wait, within a bound, for that line.
+	var stderr syncBuilder
+	listening := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(errPipe)
+		said := false
+		for sc.Scan() {
+			stderr.WriteString(sc.Text() + "\n")
+			if !said && strings.HasPrefix(sc.Text(), "Listening on") {
+				said = true
+				close(listening)
+			}
 		}
-		select {
-		case <-deadline:
-			t.Fatalf("no socket from systemd-socket-activate: %s", stderr.String())
-		case <-tick.C:
-		}
+	}()
+	select {
+	case <-listening:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("systemd-socket-activate is not listening: %s", stderr.String())
 	}
 	// The provider only starts with this first connection, and serves it
 	// on the socket it was handed, not on the address it was given.
@@ -426,4 +435,23 @@ func TestStartRefusesUnsafeDirectory(t *testing.T) {
 	if _, err := os.Lstat(sock); !os.IsNotExist(err) {
 		t.Fatalf("a socket was created in the unsafe directory: %v", err)
 	}
+}
+
+// syncBuilder is a strings.Builder that one goroutine writes while
+// another reads.
+type syncBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuilder) WriteString(v string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b.WriteString(v)
+}
+
+func (s *syncBuilder) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
