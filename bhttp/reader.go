@@ -71,15 +71,20 @@ func (r *Reader) ReadRequestHead() (*RequestHead, error) {
 	}
 	r.known = fi == KnownLengthRequest
 	budget := r.lim.fieldSection()
-	var ctl [4]string
+	// The four fields are gathered in one buffer and become strings with
+	// one allocation.
+	var ends [4]int
+	r.vals = r.vals[:0]
 	for i, what := range [...]string{"method", "scheme", "authority", "path"} {
-		s, err := r.readString(what, &budget)
+		b, err := r.readControl(what, &budget)
 		if err != nil {
 			return nil, r.fail(err)
 		}
-		ctl[i] = s
+		r.vals = append(r.vals, b...)
+		ends[i] = len(r.vals)
 	}
-	h := &RequestHead{Method: ctl[0], Scheme: ctl[1], Authority: ctl[2], Path: ctl[3]}
+	all := string(r.vals)
+	h := &RequestHead{Method: all[:ends[0]], Scheme: all[ends[0]:ends[1]], Authority: all[ends[1]:ends[2]], Path: all[ends[2]:ends[3]]}
 	if err := checkControl(h); err != nil {
 		return nil, r.fail(fmt.Errorf("%w: %s", ErrMalformed, err.Error()[len("bhttp: "):]))
 	}
@@ -344,24 +349,25 @@ func (r *Reader) finish() error {
 	return io.EOF
 }
 
-// readString reads a length-prefixed control data field.
-func (r *Reader) readString(what string, budget *int) (string, error) {
+// readControl reads a length-prefixed control data field, valid until the
+// next read.
+func (r *Reader) readControl(what string, budget *int) ([]byte, error) {
 	n, err := ReadVarint(r.br)
 	if err != nil {
-		return "", unexpected(err, what)
+		return nil, unexpected(err, what)
 	}
 	if n > maxControlDataFieldSize {
-		return "", tooLarge("%s of %d bytes exceeds %d", what, n, maxControlDataFieldSize)
+		return nil, tooLarge("%s of %d bytes exceeds %d", what, n, maxControlDataFieldSize)
 	}
 	if int(n)+VarintLen(n) > *budget {
-		return "", tooLarge("request head exceeds the field section limit of %d bytes", r.lim.fieldSection())
+		return nil, tooLarge("request head exceeds the field section limit of %d bytes", r.lim.fieldSection())
 	}
 	*budget -= int(n) + VarintLen(n)
 	b, err := r.readBytes(int(n))
 	if err != nil {
-		return "", unexpected(err, what)
+		return nil, unexpected(err, what)
 	}
-	return string(b), nil
+	return b, nil
 }
 
 // readBytes returns the next n bytes, valid until the next read.
