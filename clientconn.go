@@ -78,7 +78,10 @@ func (cc *clientConn) roundTrip(req *http.Request) (*http.Response, error) {
 	}
 	cc.wbuf = b
 
-	var aborted atomic.Bool
+	// The response body is allocated now: it holds the flag the context's
+	// end sets.
+	rb := &responseBody{cc: cc, ctx: ctx, keep: !req.Close}
+	aborted := &rb.aborted
 	stop := noStop
 	if ctx.Done() != nil {
 		stop = context.AfterFunc(ctx, func() {
@@ -136,8 +139,7 @@ func (cc *clientConn) roundTrip(req *http.Request) (*http.Response, error) {
 		return fail(responseError(err))
 	}
 	resp := httpmsg.NewResponse(req, rh)
-	rb := &responseBody{cc: cc, stop: stop, writeDone: writeDone, resp: resp, ctx: ctx, aborted: &aborted,
-		keep: !req.Close}
+	rb.stop, rb.writeDone, rb.resp = stop, writeDone, resp
 	if req.Method == http.MethodHead || cc.dec.SkipEmptyContent() {
 		resp.Body = http.NoBody
 		if req.Method == http.MethodHead && !cc.dec.SkipEmptyContent() {
@@ -148,7 +150,6 @@ func (cc *clientConn) roundTrip(req *http.Request) (*http.Response, error) {
 		rb.done()
 		return resp, nil
 	}
-	resp.Trailer = make(http.Header)
 	resp.Body = rb
 	return resp, nil
 }
@@ -266,7 +267,7 @@ type responseBody struct {
 	writeDone chan error
 	resp      *http.Response
 	ctx       context.Context
-	aborted   *atomic.Bool
+	aborted   atomic.Bool
 	keep      bool
 
 	mu       sync.Mutex
@@ -283,7 +284,11 @@ func (rb *responseBody) Read(p []byte) (int, error) {
 	n, err := rb.cc.dec.Read(p)
 	switch {
 	case err == io.EOF:
+		// As net/http does, Trailer is made when trailers arrive.
 		for k, v := range rb.cc.dec.Trailer() {
+			if rb.resp.Trailer == nil {
+				rb.resp.Trailer = make(http.Header)
+			}
 			rb.resp.Trailer[k] = v
 		}
 		rb.err = io.EOF
