@@ -343,6 +343,9 @@ func positive(d time.Duration) time.Duration {
 }
 
 func isTimeout(err error) bool {
+	if err == nil {
+		return false
+	}
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }

@@ -43,25 +43,91 @@ type serverConn struct {
 	bodyDone bool   // request seq has been read whole
 	wanted   bool   // the handler of request seq asked for cancellation
 	bgRead   chan error
-	cancel   context.CancelFunc
+	reqCtx   *reqContext // the context of the request being served
 }
 
-// reqContext is a request's context: it starts the connection watch when the
-// handler first asks whether it is cancelled.
+// reqContext is a request's context. It carries the connection context's
+// values, has no deadline, and is cancelled when the request ends or the
+// peer goes away; it starts the connection watch when the handler first asks
+// whether it is cancelled. It is a context of its own, rather than one of
+// context.WithCancel, so that it costs no allocation beyond the exchange
+// that holds it: its channel is made only when asked for.
 type reqContext struct {
-	context.Context
 	sc  *serverConn
 	seq uint64
+
+	mu    sync.Mutex
+	done  chan struct{}        // made by Done
+	err   error                // context.Canceled once cancelled
+	after map[*func()]struct{} // functions AfterFunc registered
 }
+
+func (c *reqContext) Deadline() (time.Time, bool) { return time.Time{}, false }
+
+func (c *reqContext) Value(key any) any { return c.sc.ctx.Value(key) }
 
 func (c *reqContext) Done() <-chan struct{} {
 	c.sc.wantWatch(c.seq)
-	return c.Context.Done()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		c.done = make(chan struct{})
+		if c.err != nil {
+			close(c.done)
+		}
+	}
+	return c.done
 }
 
 func (c *reqContext) Err() error {
 	c.sc.wantWatch(c.seq)
-	return c.Context.Err()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.err
+}
+
+// AfterFunc runs f in a goroutine of its own once c is cancelled, and its
+// stop function unregisters f; contexts derived from c follow it through
+// this method (the context package looks for it) rather than with a
+// goroutine each.
+func (c *reqContext) AfterFunc(f func()) (stop func() bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		go f()
+		return func() bool { return false }
+	}
+	key := &f
+	if c.after == nil {
+		c.after = make(map[*func()]struct{})
+	}
+	c.after[key] = struct{}{}
+	return func() bool {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		_, ok := c.after[key]
+		delete(c.after, key)
+		return ok
+	}
+}
+
+// cancel cancels c; later calls do nothing.
+func (c *reqContext) cancel() {
+	c.mu.Lock()
+	if c.err != nil {
+		c.mu.Unlock()
+		return
+	}
+	c.err = context.Canceled
+	if c.done != nil {
+		close(c.done)
+	}
+	after := c.after
+	c.after = nil
+	c.mu.Unlock()
+	for f := range after {
+		go (*f)()
+	}
 }
 
 func (sc *serverConn) serve() {
@@ -213,11 +279,11 @@ func (sc *serverConn) startBackgroundRead() {
 	}
 	ch := make(chan error, 1)
 	sc.bgRead = ch
-	cancel := sc.cancel
+	rc := sc.reqCtx
 	go func() {
 		_, err := sc.br.Peek(1)
 		if err != nil {
-			cancel()
+			rc.cancel()
 		}
 		ch <- err
 	}()
@@ -253,18 +319,21 @@ func (sc *serverConn) writeErrorResponse(status int, code, msg string) {
 // serveRequest runs the handler for one request and reports whether the
 // connection can carry another.
 func (sc *serverConn) serveRequest(head *bhttp.RequestHead) (keep bool) {
-	cctx, cancel := context.WithCancel(sc.ctx)
-	sc.cancel = cancel
-	defer cancel()
-	ctx := &reqContext{Context: cctx, sc: sc}
+	// The request's context, writer and body live as long as each other:
+	// one allocation holds them.
+	x := &exchange{ctx: reqContext{sc: sc}}
+	ctx := &x.ctx
+	sc.reqCtx = ctx
+	defer ctx.cancel()
 
-	req, err := sc.newRequest(ctx, head)
+	req, err := sc.newRequest(ctx, head, &x.body)
 	if err != nil {
 		sc.srv.logger().Warn("httpipc: bad request", "peer", peerString(sc.peer), "err", err)
 		sc.writeErrorResponse(http.StatusBadRequest, httpmsg.CodeMalformed, err.Error())
 		return false
 	}
-	w := &responseWriter{ResponseState: httpmsg.NewResponseState(req.Method), sc: sc, req: req}
+	x.w = responseWriter{ResponseState: httpmsg.NewResponseState(req.Method), sc: sc, req: req}
+	w := &x.w
 	b, hasBody := req.Body.(*requestBody)
 	if hasBody {
 		b.w = w
@@ -314,7 +383,16 @@ func (sc *serverConn) runHandler(w *responseWriter, req *http.Request) (ok bool)
 	return false
 }
 
-func (sc *serverConn) newRequest(ctx context.Context, head *bhttp.RequestHead) (*http.Request, error) {
+// exchange holds what a request being served needs besides the request.
+type exchange struct {
+	ctx  reqContext
+	w    responseWriter
+	body requestBody
+}
+
+// newRequest builds the request for head, whose body, if it has one, is
+// body.
+func (sc *serverConn) newRequest(ctx context.Context, head *bhttp.RequestHead, body *requestBody) (*http.Request, error) {
 	req, err := httpmsg.NewRequest(ctx, head)
 	if err != nil {
 		return nil, err
@@ -323,7 +401,8 @@ func (sc *serverConn) newRequest(ctx context.Context, head *bhttp.RequestHead) (
 	if sc.dec.SkipEmptyContent() {
 		req.ContentLength = 0
 	} else {
-		req.Body = &requestBody{sc: sc, max: sc.srv.MaxRequestBodyBytes}
+		body.sc, body.max = sc, sc.srv.MaxRequestBodyBytes
+		req.Body = body
 	}
 	return req, nil
 }
