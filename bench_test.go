@@ -91,7 +91,7 @@ func benchEcho(b *testing.B, size int, parallel bool) {
 	}
 }
 
-func BenchmarkRoundTrip64B(b *testing.B)         { benchEcho(b, 64, false) }
+func BenchmarkRoundTrip64B(b *testing.B) { benchEcho(b, 64, false) }
 
 // BenchmarkTransport64B is a 64-byte round trip through Transport.RoundTrip
 // with one request reused, so that its allocations are httpipc's own,
