@@ -250,6 +250,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx = context.WithValue(ctx, corsKey{}, cors)
 	r = r.WithContext(ctx)
+	// The provider may answer while the request body is still coming (an
+	// echo, a transcoder); net/http's HTTP/1 server then stops the body
+	// unless told otherwise.
+	_ = http.NewResponseController(w).EnableFullDuplex()
 	if r.ContentLength > 0 && r.ContentLength <= smallBody {
 		// A small body of known length is read first, so that the request
 		// goes to the provider in one write instead of streaming.
