@@ -176,6 +176,9 @@ type Options struct {
 const (
 	providerEnv = "HTTPIPC_BENCH_PROVIDER"
 	busEnv      = "HTTPIPC_BENCH_BUS" // the private bus the provider serves on
+	// proxyEnv makes the process a localhost proxy in front of the
+	// httpipc provider at this socket, and nothing else.
+	proxyEnv = "HTTPIPC_BENCH_PROXY_FOR"
 )
 
 // rounds is how many turns each contender of a scenario gets.
@@ -189,6 +192,7 @@ type addrs struct {
 	TCP     string `json:"tcp"`
 	Packet  string `json:"seqpacket,omitempty"`
 	DBus    string `json:"dbus,omitempty"`
+	Proxy   string `json:"proxy,omitempty"` // a proxy process's base URL
 	PID     int    `json:"pid"`
 }
 
@@ -276,11 +280,13 @@ func runOnce(ctx context.Context, opt Options, sel map[string]bool, notes bool) 
 		if size == 0 {
 			size = 1 << 30
 		}
-		r, err := echoRSS(ctx, opt, size)
-		if err != nil {
-			return results, fmt.Errorf("%s: %w", Echo1GiB, err)
+		for _, through := range []string{HTTPIPCUnix, HTTPIPCProxy} {
+			r, err := echoRSS(ctx, opt, size, through)
+			if err != nil {
+				return results, fmt.Errorf("%s via %s: %w", Echo1GiB, through, err)
+			}
+			results = append(results, r)
 		}
-		results = append(results, r)
 	}
 	if sel[ColdStart] {
 		rs, err := coldStart(ctx, opt, note)
@@ -656,19 +662,31 @@ func (p *provider) stop() {
 }
 
 // echoRSS streams size bytes up to a fresh httpipc provider and back, and
-// reports how much the provider's peak RSS grew.
-func echoRSS(ctx context.Context, opt Options, size int64) (Result, error) {
+// reports how much the peak RSS of the process the bytes went through grew:
+// the provider's (through HTTPIPCUnix), or that of a localhost proxy in a
+// process of its own in front of it (through HTTPIPCProxy, the client
+// using net/http).
+func echoRSS(ctx context.Context, opt Options, size int64, through string) (Result, error) {
 	p, err := startProvider(ctx, opt)
 	if err != nil {
 		return Result{}, err
 	}
 	defer p.stop()
 	c := &http.Client{Transport: &httpipc.Transport{Service: "unix:" + p.a.HTTPIPC}}
+	base, pid := "http://bench", p.a.PID
+	if through == HTTPIPCProxy {
+		px, err := startProvider(ctx, opt, proxyEnv+"="+p.a.HTTPIPC)
+		if err != nil {
+			return Result{}, err
+		}
+		defer px.stop()
+		c, base, pid = &http.Client{}, px.a.Proxy, px.a.PID
+	}
 	// Warm up so that the baseline includes a served request.
-	if err := httpOp(c, "http://bench", 64<<10, false)(); err != nil {
+	if err := httpOp(c, base, 64<<10, false)(); err != nil {
 		return Result{}, err
 	}
-	before, err := peakRSS(p.a.PID)
+	before, err := peakRSS(pid)
 	if err != nil {
 		return Result{}, err
 	}
@@ -685,7 +703,7 @@ func echoRSS(ctx context.Context, opt Options, size int64) (Result, error) {
 		}
 		pw.Close()
 	}()
-	req, _ := http.NewRequestWithContext(ctx, "POST", "http://bench/echo", pr)
+	req, _ := http.NewRequestWithContext(ctx, "POST", base+"/echo", pr)
 	resp, err := c.Do(req)
 	if err != nil {
 		return Result{}, err
@@ -699,11 +717,11 @@ func echoRSS(ctx context.Context, opt Options, size int64) (Result, error) {
 		return Result{}, fmt.Errorf("echoed %d bytes, want %d", n, size)
 	}
 	el := time.Since(start)
-	after, err := peakRSS(p.a.PID)
+	after, err := peakRSS(pid)
 	if err != nil {
 		return Result{}, err
 	}
-	return Result{Scenario: Echo1GiB, Contender: HTTPIPCUnix, Ops: 1, NsPerOp: float64(el.Nanoseconds()),
+	return Result{Scenario: Echo1GiB, Contender: through, Ops: 1, NsPerOp: float64(el.Nanoseconds()),
 		BytesPerS: float64(2*size) / el.Seconds(), PeakRSSDeltaBytes: after - before}, nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/httpipc/httpipc"
+	"github.com/httpipc/httpipc/proxy"
 )
 
 // MaybeServe turns this process into the benchmark provider when the
@@ -24,6 +25,13 @@ func MaybeServe() {
 	if mode := os.Getenv(coldEnv); mode != "" {
 		if err := serveCold(mode); err != nil {
 			fmt.Fprintln(os.Stderr, "bench cold-start provider:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	if target := os.Getenv(proxyEnv); target != "" {
+		if err := serveProxy(target); err != nil {
+			fmt.Fprintln(os.Stderr, "bench proxy:", err)
 			os.Exit(1)
 		}
 		os.Exit(0)
@@ -100,6 +108,22 @@ func Handler() http.Handler {
 		}
 	})
 	return mux
+}
+
+// serveProxy runs a localhost proxy to the httpipc provider at the socket
+// target, in this process alone, reports its base URL and pid, and serves
+// until its standard input closes.
+func serveProxy(target string) error {
+	ln, err := proxy.Listen("127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	px := &proxy.Proxy{Service: "unix:" + target, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	go px.Serve(ln)
+	line, _ := json.Marshal(addrs{Proxy: px.BaseURL(ln.Addr()), PID: os.Getpid()})
+	os.Stdout.Write(append(line, '\n'))
+	io.Copy(io.Discard, os.Stdin)
+	return nil
 }
 
 func serveProvider(dir string) error {
