@@ -116,6 +116,7 @@ const (
 	Skipped
 )
 
+// String is the word a report prints for s: PASS, FAIL or SKIP.
 func (s Status) String() string {
 	switch s {
 	case Pass:
