@@ -3,16 +3,12 @@
 package httpipc
 
 import (
-	"bytes"
-	"crypto/rand"
-	"fmt"
-	"io"
 	"net/http"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/httpipc/httpipc/internal/pattern"
+	"github.com/httpipc/httpipc/internal/procstat"
 )
 
 // Memory is steady enough to assert; time is not, so these tests measure
@@ -27,85 +23,11 @@ const (
 	maxPeakGrowth = 16 << 20
 )
 
-// peakRSS returns the peak resident set size (VmHWM) of process pid, in
-// bytes.
-func peakRSS(t *testing.T, pid int) int64 {
-	t.Helper()
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) == 3 && f[0] == "VmHWM:" && f[2] == "kB" {
-			kb, err := strconv.ParseInt(f[1], 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return kb << 10
-		}
-	}
-	t.Fatalf("no VmHWM in /proc/%d/status", pid)
-	return 0
-}
-
-// pattern is content of any length: a block of random bytes, repeated.
-type pattern struct{ block []byte }
-
-func newPattern() pattern {
-	b := make([]byte, 64<<10)
-	rand.Read(b)
-	return pattern{b}
-}
-
-// reader returns n bytes of the pattern, from its start.
-func (p pattern) reader(n int64) io.Reader { return &patternReader{p: p, left: n} }
-
-type patternReader struct {
-	p         pattern
-	off, left int64
-}
-
-func (r *patternReader) Read(b []byte) (int, error) {
-	if r.left == 0 {
-		return 0, io.EOF
-	}
-	k := len(r.p.block)
-	n := copy(b[:min(int64(len(b)), r.left)], r.p.block[r.off%int64(k):])
-	r.off += int64(n)
-	r.left -= int64(n)
-	return n, nil
-}
-
-// check reads r to its end and reports how many bytes it had, failing on
-// the first that differs from the pattern.
-func (p pattern) check(r io.Reader) (int64, error) {
-	buf := make([]byte, 64<<10)
-	var off int64
-	k := int64(len(p.block))
-	for {
-		n, err := r.Read(buf)
-		for got := buf[:n]; len(got) > 0; {
-			want := p.block[off%k:]
-			c := min(len(got), len(want))
-			if !bytes.Equal(got[:c], want[:c]) {
-				return off, fmt.Errorf("content differs from the sent pattern within bytes %d to %d", off, off+int64(c))
-			}
-			got, off = got[c:], off+int64(c)
-		}
-		if err == io.EOF {
-			return off, nil
-		}
-		if err != nil {
-			return off, err
-		}
-	}
-}
-
 // echo sends n bytes of p to the provider's POST /echo, which streams them
 // back, and checks what returns.
-func echo(t *testing.T, c *http.Client, p pattern, n int64) {
+func echo(t *testing.T, c *http.Client, p pattern.Pattern, n int64) {
 	t.Helper()
-	req, err := http.NewRequest("POST", "http://test/echo", p.reader(n))
+	req, err := http.NewRequest("POST", "http://test/echo", p.Reader(n))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +37,7 @@ func echo(t *testing.T, c *http.Client, p pattern, n int64) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	got, err := p.check(resp.Body)
+	got, err := p.Check(resp.Body)
 	if err != nil || got != n {
 		t.Fatalf("echoed %d of %d bytes: %v", got, n, err)
 	}
@@ -126,7 +48,7 @@ func echo(t *testing.T, c *http.Client, p pattern, n int64) {
 func TestStreamMemoryBounded(t *testing.T) {
 	tr, sock := testService(t, 0)
 	c := &http.Client{Transport: tr, Timeout: 2 * time.Minute}
-	p := newPattern()
+	p := pattern.New()
 	// The first request starts the provider; the baseline includes a
 	// request served.
 	echo(t, c, p, 64<<10)
@@ -146,4 +68,14 @@ func TestStreamMemoryBounded(t *testing.T) {
 		t.Fatalf("the provider's peak RSS grew by %.1f MiB while streaming %d MiB, want less than %d MiB",
 			float64(growth)/(1<<20), memoryStreamBytes>>20, maxPeakGrowth>>20)
 	}
+}
+
+// peakRSS returns the peak resident set size of process pid, in bytes.
+func peakRSS(t *testing.T, pid int) int64 {
+	t.Helper()
+	n, err := procstat.PeakRSS(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

@@ -5,7 +5,6 @@ package proxy
 import (
 	"bufio"
 	"bytes"
-	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +15,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/httpipc/httpipc/internal/pattern"
+	"github.com/httpipc/httpipc/internal/procstat"
 )
 
 // Memory is steady enough to assert; time is not, so this test measures
@@ -114,85 +116,12 @@ func startMemoryProxy(t *testing.T, addr string) (int, string) {
 	return cmd.Process.Pid, base
 }
 
-// peakRSS returns the peak resident set size (VmHWM) of process pid, in
-// bytes.
-func peakRSS(t *testing.T, pid int) int64 {
-	t.Helper()
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) == 3 && f[0] == "VmHWM:" && f[2] == "kB" {
-			kb, err := strconv.ParseInt(f[1], 10, 64)
-			if err != nil {
-				t.Fatal(err)
-			}
-			return kb << 10
-		}
-	}
-	t.Fatalf("no VmHWM in /proc/%d/status", pid)
-	return 0
-}
-
-// pattern is content of any length: a block of random bytes, repeated.
-type pattern struct{ block []byte }
-
-func newPattern() pattern {
-	b := make([]byte, 64<<10)
-	rand.Read(b)
-	return pattern{b}
-}
-
-// reader returns n bytes of the pattern, from its start.
-func (p pattern) reader(n int64) io.Reader { return &patternReader{p: p, left: n} }
-
-type patternReader struct {
-	p         pattern
-	off, left int64
-}
-
-func (r *patternReader) Read(b []byte) (int, error) {
-	if r.left == 0 {
-		return 0, io.EOF
-	}
-	n := copy(b[:min(int64(len(b)), r.left)], r.p.block[r.off%int64(len(r.p.block)):])
-	r.off += int64(n)
-	r.left -= int64(n)
-	return n, nil
-}
-
-// check reads r to its end and returns how many bytes it had, failing on
-// the first that differs from the pattern.
-func (p pattern) check(r io.Reader) (int64, error) {
-	buf := make([]byte, 64<<10)
-	var off int64
-	k := int64(len(p.block))
-	for {
-		n, err := r.Read(buf)
-		for got := buf[:n]; len(got) > 0; {
-			want := p.block[off%k:]
-			c := min(len(got), len(want))
-			if !bytes.Equal(got[:c], want[:c]) {
-				return off, fmt.Errorf("content differs from the pattern within bytes %d to %d", off, off+int64(c))
-			}
-			got, off = got[c:], off+int64(c)
-		}
-		if err == io.EOF {
-			return off, nil
-		}
-		if err != nil {
-			return off, err
-		}
-	}
-}
-
 // patternAPI serves POST /upload, which checks the content and answers
 // with its length, and GET /download?n=N, which sends N bytes.
-func patternAPI(p pattern) http.Handler {
+func patternAPI(p pattern.Pattern) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /upload", func(w http.ResponseWriter, r *http.Request) {
-		n, err := p.check(r.Body)
+		n, err := p.Check(r.Body)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
@@ -206,15 +135,15 @@ func patternAPI(p pattern) http.Handler {
 			return
 		}
 		w.Header().Set("Content-Length", strconv.FormatInt(n, 10))
-		io.Copy(w, p.reader(n))
+		io.Copy(w, p.Reader(n))
 	})
 	return mux
 }
 
 // upload sends n bytes of p through the proxy at base, with their length
 // declared.
-func upload(c *http.Client, base string, p pattern, n int64) error {
-	req, err := http.NewRequest("POST", base+"/upload", p.reader(n))
+func upload(c *http.Client, base string, p pattern.Pattern, n int64) error {
+	req, err := http.NewRequest("POST", base+"/upload", p.Reader(n))
 	if err != nil {
 		return err
 	}
@@ -235,7 +164,7 @@ func upload(c *http.Client, base string, p pattern, n int64) error {
 }
 
 // download fetches n bytes of p through the proxy at base.
-func download(c *http.Client, base string, p pattern, n int64) error {
+func download(c *http.Client, base string, p pattern.Pattern, n int64) error {
 	resp, err := c.Get(base + "/download?n=" + strconv.FormatInt(n, 10))
 	if err != nil {
 		return err
@@ -244,7 +173,7 @@ func download(c *http.Client, base string, p pattern, n int64) error {
 	if resp.StatusCode != http.StatusOK {
 		return errors.New("download: " + resp.Status)
 	}
-	got, err := p.check(resp.Body)
+	got, err := p.Check(resp.Body)
 	if err == nil && got != n {
 		err = fmt.Errorf("downloaded %d of %d bytes", got, n)
 	}
@@ -254,7 +183,7 @@ func download(c *http.Client, base string, p pattern, n int64) error {
 // 256 MiB up through a proxy process and 256 MiB down grow the proxy's
 // peak RSS by less than 16 MiB each.
 func TestProxyMemoryBounded(t *testing.T) {
-	p := newPattern()
+	p := pattern.New()
 	pid, base := startMemoryProxy(t, providerFor(t, patternAPI(p)))
 	c := &http.Client{Timeout: 2 * time.Minute}
 	defer c.CloseIdleConnections()
@@ -267,7 +196,7 @@ func TestProxyMemoryBounded(t *testing.T) {
 	}
 	for _, dir := range []struct {
 		name string
-		do   func(*http.Client, string, pattern, int64) error
+		do   func(*http.Client, string, pattern.Pattern, int64) error
 	}{{"up", upload}, {"down", download}} {
 		before := peakRSS(t, pid)
 		start := time.Now()
@@ -283,4 +212,14 @@ func TestProxyMemoryBounded(t *testing.T) {
 				float64(growth)/(1<<20), memoryStreamBytes>>20, dir.name, maxPeakGrowth>>20)
 		}
 	}
+}
+
+// peakRSS returns the peak resident set size of process pid, in bytes.
+func peakRSS(t *testing.T, pid int) int64 {
+	t.Helper()
+	n, err := procstat.PeakRSS(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

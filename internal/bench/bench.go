@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/httpipc/httpipc"
+	"github.com/httpipc/httpipc/internal/procstat"
 	"github.com/httpipc/httpipc/proxy"
 )
 
@@ -686,7 +687,7 @@ func echoRSS(ctx context.Context, opt Options, size int64, through string) (Resu
 	if err := httpOp(c, base, 64<<10, false)(); err != nil {
 		return Result{}, err
 	}
-	before, err := peakRSS(pid)
+	before, err := procstat.PeakRSS(pid)
 	if err != nil {
 		return Result{}, err
 	}
@@ -717,25 +718,10 @@ func echoRSS(ctx context.Context, opt Options, size int64, through string) (Resu
 		return Result{}, fmt.Errorf("echoed %d bytes, want %d", n, size)
 	}
 	el := time.Since(start)
-	after, err := peakRSS(pid)
+	after, err := procstat.PeakRSS(pid)
 	if err != nil {
 		return Result{}, err
 	}
 	return Result{Scenario: Echo1GiB, Contender: through, Ops: 1, NsPerOp: float64(el.Nanoseconds()),
 		BytesPerS: float64(2*size) / el.Seconds(), PeakRSSDeltaBytes: after - before}, nil
-}
-
-// peakRSS reads VmHWM of a process, in bytes.
-func peakRSS(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, fmt.Errorf("reading peak RSS: %w", err)
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmHWM:" {
-			kb, err := strconv.ParseInt(f[1], 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, errors.New("no VmHWM in /proc status")
 }
