@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/httpipc/httpipc/address"
+	"github.com/httpipc/httpipc/internal/syncbuf"
 	"github.com/httpipc/httpipc/internal/testprog"
 	"github.com/httpipc/httpipc/servicedir"
 	"github.com/httpipc/httpipc/transport"
@@ -391,7 +392,7 @@ func TestSystemdSocketActivation(t *testing.T) {
 	// systemd-socket-activate binds the socket file before it listens on
 	// it (a connection in between is refused), then says "Listening on";
 	// wait, within a bound, for that line.
-	var stderr syncBuilder
+	var stderr syncbuf.Buffer
 	listening := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(errPipe)
@@ -435,23 +436,4 @@ func TestStartRefusesUnsafeDirectory(t *testing.T) {
 	if _, err := os.Lstat(sock); !os.IsNotExist(err) {
 		t.Fatalf("a socket was created in the unsafe directory: %v", err)
 	}
-}
-
-// syncBuilder is a strings.Builder that one goroutine writes while
-// another reads.
-type syncBuilder struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuilder) WriteString(v string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.b.WriteString(v)
-}
-
-func (s *syncBuilder) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -1,7 +1,6 @@
 package kotlin_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/httpipc/httpipc"
 	"github.com/httpipc/httpipc/internal/otheruser"
+	"github.com/httpipc/httpipc/internal/syncbuf"
 )
 
 // upstream is an HTTP server for the Kotlin provider to forward to, with
@@ -36,7 +36,7 @@ func kotlinServe(t *testing.T, dir, up string, extra ...string) (string, *exec.C
 	sock := filepath.Join(dir, "k.sock")
 	args := append([]string{"-Xmx48m", "-jar", build.jar, "serve", "--listen", "unix:" + sock, "--upstream", up}, extra...)
 	cmd := exec.Command(build.java, args...)
-	var stderr lockedBuffer
+	var stderr syncbuf.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -55,23 +55,6 @@ func kotlinServe(t *testing.T, dir, up string, extra ...string) (string, *exec.C
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // shortDir is a directory with a short path, for socket paths under the

@@ -24,6 +24,7 @@ import (
 	"github.com/httpipc/httpipc"
 	"github.com/httpipc/httpipc/address"
 	"github.com/httpipc/httpipc/internal/otheruser"
+	"github.com/httpipc/httpipc/internal/syncbuf"
 	"github.com/httpipc/httpipc/servicedir"
 )
 
@@ -155,7 +156,7 @@ func TestChromium(t *testing.T) {
 	got := &arrivals{}
 	svc := providerWithPage(t, got)
 
-	var logs syncBuffer // the refusing proxy's
+	var logs syncbuf.Buffer // the refusing proxy's
 	own := start(t, &Proxy{Service: svc, Logger: textLogger(&logs)})
 	// The other origin: a plain web server on another port.
 	var allowing string
@@ -295,25 +296,6 @@ func (a *arrivals) take() []string {
 	a.got = nil
 	slices.Sort(got)
 	return got
-}
-
-// syncBuffer is a log destination that server goroutines write while a
-// test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // providerWithPage serves a lesson page and the API it calls. Requests to

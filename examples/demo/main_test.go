@@ -14,11 +14,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/httpipc/httpipc/examples/lms"
+	"github.com/httpipc/httpipc/internal/syncbuf"
 )
 
 func TestMain(m *testing.M) {
@@ -102,24 +102,6 @@ func checkGone(t *testing.T, out, state string) {
 	}
 }
 
-// lockedBuffer is a buffer that one goroutine writes while another reads.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // With --keep the demo runs until stopped, and prints a cmi5 launch URL
 // that works: its launch parameters are there, and the AU's fetch and
 // xAPI endpoint reach the LMS through the math app's localhost proxy,
@@ -128,7 +110,7 @@ func (l *lockedBuffer) String() string {
 func TestDemoKeep(t *testing.T) {
 	state := filepath.Join(t.TempDir(), "state")
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut lockedBuffer
+	var out, errOut syncbuf.Buffer
 	done := make(chan int, 1)
 	go func() { done <- runContext(ctx, []string{"--state", state, "--keep"}, &out, &errOut) }()
 	exited := false

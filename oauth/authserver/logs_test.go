@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/httpipc/httpipc/internal/syncbuf"
 	"github.com/httpipc/httpipc/oauth"
 	"github.com/httpipc/httpipc/oauth/authserver"
 )
@@ -18,7 +19,7 @@ import (
 // auth serve writes it, with the refusal's RFC 6749 code and description:
 // no stack trace, no debug text, no second line.
 func TestRefusalsLogOneLineEach(t *testing.T) {
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	log := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	failing := func(context.Context, authserver.ConsentRequest) (bool, error) {
 		return false, errors.New("the terminal\nis gone")

@@ -1,7 +1,6 @@
 package authserver_test
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -14,13 +13,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 
 	"golang.org/x/oauth2"
 
 	"github.com/httpipc/httpipc"
 	"github.com/httpipc/httpipc/address"
+	"github.com/httpipc/httpipc/internal/syncbuf"
 	"github.com/httpipc/httpipc/oauth"
 	"github.com/httpipc/httpipc/oauth/authclient"
 	"github.com/httpipc/httpipc/oauth/authserver"
@@ -320,29 +319,11 @@ func TestClientPolicy(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log destination for concurrent writers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // No log line, at any level, carries a code, a token or a launch id, even
 // when they are refused.
 func TestNoSecretsInLogs(t *testing.T) {
 	ctx := context.Background()
-	var logs syncBuffer
+	var logs syncbuf.Buffer
 	l := newLMSLogging(t, authserver.AllowAll(), slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	var secrets []string
 	var errs []error
