@@ -9,12 +9,10 @@ import (
 	"time"
 )
 
-// launchAU launches a test AU with mastery score 0.8 over the LMS's
-// launch resource and returns the launch URL's parameters.
-func launchAU(t *testing.T, base string) url.Values {
+// postLaunch posts a launch request to the LMS's launch resource and
+// returns the launch URL's parameters.
+func postLaunch(t *testing.T, base, req string) url.Values {
 	t.Helper()
-	req := `{"au":{"url":"https://au.example/lesson.html","activityId":"https://math.example/au/fractions","moveOn":"CompletedAndPassed","masteryScore":0.8,"returnURL":"https://lms.example/done"},` +
-		`"actor":{"account":{"homePage":"https://lms.example","name":"s-1"},"name":"Ana"},"base":"` + base + `","ipcService":"org.example.lms"}`
 	resp, body := callH(t, "POST", base+Cmi5LaunchPath, req, nil)
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("launch: %d %s", resp.StatusCode, body)
@@ -26,6 +24,14 @@ func launchAU(t *testing.T, base string) url.Values {
 		t.Fatalf("launch URL %q", out.URL)
 	}
 	return u.Query()
+}
+
+// launchAU launches a test AU with mastery score 0.8 and returns the
+// launch URL's parameters.
+func launchAU(t *testing.T, base string) url.Values {
+	t.Helper()
+	return postLaunch(t, base, `{"au":{"url":"https://au.example/lesson.html","activityId":"https://math.example/au/fractions","moveOn":"CompletedAndPassed","masteryScore":0.8,"returnURL":"https://lms.example/done"},`+
+		`"actor":{"account":{"homePage":"https://lms.example","name":"s-1"},"name":"Ana"},"base":"`+base+`","ipcService":"org.example.lms"}`)
 }
 
 func TestCmi5Launch(t *testing.T) {
@@ -144,16 +150,9 @@ func launchFor(t *testing.T, base, reg, moveOn, mode string) cmi5Env {
 	course := "https://math.example/course/fractions"
 	req := `{"au":{"url":"https://au.example/lesson.html","activityId":"https://math.example/au/fractions","moveOn":"` + moveOn + `","launchMode":"` + mode + `"},` +
 		`"actor":{"account":{"homePage":"https://lms.example","name":"s-1"}},"base":"` + base + `","registration":"` + reg + `","courseId":"` + course + `"}`
-	resp, body := callH(t, "POST", base+Cmi5LaunchPath, req, nil)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("launch: %d %s", resp.StatusCode, body)
-	}
-	var out struct{ URL string }
-	json.Unmarshal([]byte(body), &out)
-	u, _ := url.Parse(out.URL)
-	q := u.Query()
+	q := postLaunch(t, base, req)
 	e := cmi5Env{t: t, base: base, reg: q.Get("registration"), act: q.Get("activityId"), actor: q.Get("actor"), course: course}
-	_, body = callH(t, "GET", base+StatePath+"?"+url.Values{"activityId": {e.act}, "agent": {e.actor}, "registration": {e.reg}, "stateId": {Cmi5LaunchDataID}}.Encode(), "", nil)
+	_, body := callH(t, "GET", base+StatePath+"?"+url.Values{"activityId": {e.act}, "agent": {e.actor}, "registration": {e.reg}, "stateId": {Cmi5LaunchDataID}}.Encode(), "", nil)
 	var ld struct {
 		ContextTemplate struct{ Extensions map[string]any }
 	}
@@ -444,15 +443,7 @@ func TestCmi5TokenLifetime(t *testing.T) {
 
 	// Abandoned by a relaunch of the registration.
 	e := launchFor(t, ts.URL, "", "Passed", "Normal")
-	var lq url.Values
-	{
-		req := `{"au":{"url":"https://au.example/lesson.html","activityId":"` + e.act + `","moveOn":"Passed"},"actor":` + e.actor + `,"base":"` + ts.URL + `","registration":"` + e.reg + `"}`
-		_, body := callH(t, "POST", ts.URL+Cmi5LaunchPath, req, nil)
-		var out struct{ URL string }
-		json.Unmarshal([]byte(body), &out)
-		u, _ := url.Parse(out.URL)
-		lq = u.Query()
-	}
+	lq := postLaunch(t, ts.URL, `{"au":{"url":"https://au.example/lesson.html","activityId":"`+e.act+`","moveOn":"Passed"},"actor":`+e.actor+`,"base":"`+ts.URL+`","registration":"`+e.reg+`"}`)
 	tok = fetch(lq)
 	launchFor(t, ts.URL, e.reg, "Passed", "Normal") // abandons the session of tok
 	if _, ok := db.Cmi5Token(t.Context(), tok); ok {
