@@ -191,17 +191,7 @@ func TestRedirectTrust(t *testing.T) {
 	cfg := l.config()
 	login := cfg.Start("")
 	loc, _ := url.Parse(l.authorize(t, login.URL))
-	forge := func(key, value string) string {
-		q := loc.Query()
-		if value == "" {
-			q.Del(key)
-		} else {
-			q.Set(key, value)
-		}
-		u := *loc
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
+	forge := func(key, value string) string { return withParam(loc, key, value) }
 	for _, tc := range []struct {
 		name     string
 		redirect string
@@ -355,4 +345,18 @@ func TestRefreshRotation(t *testing.T) {
 	if status, body := refresh(newRT); status != 400 || body["error"] != "invalid_grant" {
 		t.Fatalf("new refresh token after reuse: %d %v", status, body)
 	}
+}
+
+// withParam returns u with its query parameter key set to value, or
+// removed when value is empty: a redirect an attacker forged.
+func withParam(u *url.URL, key, value string) string {
+	q := u.Query()
+	if value == "" {
+		q.Del(key)
+	} else {
+		q.Set(key, value)
+	}
+	v := *u
+	v.RawQuery = q.Encode()
+	return v.String()
 }

@@ -437,17 +437,7 @@ func TestRedirectBoundToServer(t *testing.T) {
 	if loc.Query().Get(oauth.ParamIssuer) != issuer {
 		t.Fatalf("no iss in %s", loc)
 	}
-	forge := func(key, value string) string {
-		q := loc.Query()
-		if value == "" {
-			q.Del(key)
-		} else {
-			q.Set(key, value)
-		}
-		u := *loc
-		u.RawQuery = q.Encode()
-		return u.String()
-	}
+	forge := func(key, value string) string { return withParam(loc, key, value) }
 	for _, tc := range []struct {
 		name     string
 		redirect string
