@@ -3,8 +3,8 @@
 package mathapp
 
 import (
-	"context"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"os/exec"
@@ -22,16 +22,7 @@ import (
 func TestLessonGuarded(t *testing.T) {
 	d, sock := startLMS(t)
 	app, _ := loggedIn(t, d, sock, io.Discard)
-	ln, err := proxy.Listen("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	launch, err := app.ServeLesson(ctx, ln, &proxy.Proxy{Transport: &httpipc.Transport{Service: "unix:" + sock, Logger: quiet()}, Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln, launch := serveLesson(t, app, sock)
 	config := "http://" + ln.Addr().String() + "/lesson/config.json"
 	read := func(c *http.Client, url string) (int, string) {
 		resp, err := c.Get(url)
@@ -60,4 +51,20 @@ func TestLessonGuarded(t *testing.T) {
 			t.Fatalf("nobody reading config.json: %q", out)
 		}
 	}
+}
+
+// serveLesson serves the app's lesson page through a localhost proxy to
+// the LMS at sock, for the rest of the test, and returns the proxy's
+// listener and the lesson's one-time launch URL.
+func serveLesson(t *testing.T, app *App, sock string) (net.Listener, string) {
+	t.Helper()
+	ln, err := proxy.Listen("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	launch, err := app.ServeLesson(t.Context(), ln, &proxy.Proxy{Transport: &httpipc.Transport{Service: "unix:" + sock, Logger: quiet()}, Logger: quiet()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln, launch
 }

@@ -16,7 +16,6 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/httpipc/httpipc"
 	"github.com/httpipc/httpipc/address"
 	"github.com/httpipc/httpipc/examples/lms"
 	"github.com/httpipc/httpipc/oauth"
@@ -103,16 +102,8 @@ func TestLessonPageInChromium(t *testing.T) {
 	chromium := need(t, "chromium")
 	d, sock := startLMS(t)
 	app, _ := loggedIn(t, d, sock, io.Discard)
-	ln, err := proxy.Listen("")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	u, err := app.ServeLesson(ctx, ln, &proxy.Proxy{Transport: &httpipc.Transport{Service: "unix:" + sock, Logger: quiet()}, Logger: quiet()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, u := serveLesson(t, app, sock)
+	ctx := t.Context()
 	dctx, dcancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer dcancel()
 	out, err := exec.CommandContext(dctx, chromium, "--headless", "--no-sandbox", "--disable-gpu",
