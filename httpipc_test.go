@@ -10,11 +10,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/http/httptrace"
 	"net/textproto"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -627,6 +629,64 @@ func TestNoContentResponses(t *testing.T) {
 			resp.Body.Close()
 			if err != nil || resp.StatusCode != tc.status || string(b) != tc.body || resp.Header.Get("Content-Length") != "10" {
 				t.Fatalf("%d %q %v, Content-Length %q; want %d %q, Content-Length 10", resp.StatusCode, b, err, resp.Header.Get("Content-Length"), tc.status, tc.body)
+			}
+		})
+	}
+}
+
+// TestSniffLikeNetHTTP: the Content-Type of a response whose handler set
+// none is sniffed from its first write, as net/http does, and a handler
+// turns sniffing off as it does there: a Content-Type key without a value,
+// or a Content-Encoding.
+func TestSniffLikeNetHTTP(t *testing.T) {
+	handlers := map[string]http.HandlerFunc{
+		"none": func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<html><p>hi") },
+		"set": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/x-lesson")
+			io.WriteString(w, "hi")
+		},
+		"nil": func(w http.ResponseWriter, r *http.Request) {
+			w.Header()["Content-Type"] = nil
+			io.WriteString(w, "<html><p>hi")
+		},
+		"encoded": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Encoding", "x-custom")
+			io.WriteString(w, "<html><p>hi")
+		},
+		"empty write first": func(w http.ResponseWriter, r *http.Request) {
+			w.Write(nil)
+			io.WriteString(w, "{}")
+		},
+	}
+	mux := http.NewServeMux()
+	for name, h := range handlers {
+		mux.HandleFunc("/"+strings.ReplaceAll(name, " ", "-"), h)
+	}
+	ipc := NewClient(startServer(t, &Server{Handler: mux}))
+	ref := httptest.NewServer(mux)
+	t.Cleanup(ref.Close)
+	get := func(c *http.Client, base, path string) (http.Header, error) {
+		resp, err := c.Get(base + path)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		_, err = io.ReadAll(resp.Body)
+		return resp.Header, err
+	}
+	for name := range handlers {
+		path := "/" + strings.ReplaceAll(name, " ", "-")
+		t.Run(name, func(t *testing.T) {
+			want, err := get(ref.Client(), ref.URL, path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := get(ipc, "http://lms", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if g, w := got["Content-Type"], want["Content-Type"]; !slices.Equal(g, w) {
+				t.Errorf("Content-Type %q, net/http sends %q", g, w)
 			}
 		})
 	}

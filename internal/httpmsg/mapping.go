@@ -61,7 +61,7 @@ func NewRequest(ctx context.Context, head *bhttp.RequestHead) (*http.Request, er
 	}
 	if head.ContentLength >= 0 {
 		req.ContentLength = head.ContentLength
-	} else if cl := h.Get("Content-Length"); cl != "" {
+	} else if cl := first(h, "Content-Length"); cl != "" {
 		req.ContentLength, _ = strconv.ParseInt(cl, 10, 64)
 	} else {
 		req.ContentLength = -1
@@ -111,7 +111,7 @@ func NewResponse(req *http.Request, head *bhttp.ResponseHead) *http.Response {
 		resp.Header = make(http.Header)
 	}
 	if resp.ContentLength < 0 || req.Method == http.MethodHead {
-		if cl := resp.Header.Get("Content-Length"); cl != "" {
+		if cl := first(resp.Header, "Content-Length"); cl != "" {
 			if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n >= 0 {
 				resp.ContentLength = n
 			}
@@ -207,7 +207,7 @@ func (r *ResponseState) WriteHeader(code int) HeaderAction {
 	}
 	r.WroteHeader, r.Status = true, code
 	r.NoBody = r.head || code == http.StatusNoContent || code == http.StatusNotModified
-	if cl := r.Header.Get("Content-Length"); cl != "" {
+	if cl := first(r.Header, "Content-Length"); cl != "" {
 		if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n >= 0 {
 			r.Declared = n
 		}
@@ -232,10 +232,23 @@ func (r *ResponseState) CheckWrite(p []byte, headSent bool) (write bool, err err
 	case r.Declared >= 0 && r.Written+int64(len(p)) > r.Declared:
 		return false, http.ErrContentLength
 	}
-	if !headSent && r.Written == 0 && r.Header.Get("Content-Type") == "" && r.Header.Get("Content-Encoding") == "" {
-		r.Header.Set("Content-Type", http.DetectContentType(p))
+	if !headSent && r.Written == 0 {
+		// As net/http: a Content-Type key, even without a value, turns
+		// sniffing off.
+		if _, typed := r.Header["Content-Type"]; !typed && first(r.Header, "Content-Encoding") == "" {
+			r.Header["Content-Type"] = []string{http.DetectContentType(p)}
+		}
 	}
 	return true, nil
+}
+
+// first returns the first value of the canonical key in h, as h.Get does
+// without canonicalizing key again.
+func first(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // ResponseHeader returns the header section to send: the handler's header
