@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -308,6 +309,8 @@ func TestConnectionDeadlines(t *testing.T) {
 		{"preface only", &Server{ConnIdleTimeout: d}, clientPreface(1, 1), nil},
 		{"half a request head", &Server{ReadHeaderTimeout: d, ConnIdleTimeout: time.Hour}, append(clientPreface(1, 1), getReq("/hello")[:5]...), nil},
 		{"idle after a request", &Server{ConnIdleTimeout: d}, append(clientPreface(1, 1), getReq("/hello")...), nil},
+		{"half a head after a request", &Server{ReadHeaderTimeout: d, ConnIdleTimeout: time.Hour},
+			slices.Concat(clientPreface(1, 1), getReq("/hello"), getReq("/hello")[:5]), nil},
 		{"http1 keep-alive", &Server{ConnIdleTimeout: d}, []byte("GET /hello HTTP/1.1\r\nHost: lms\r\n\r\n"), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -635,7 +635,8 @@ func (s *Server) serveConn(c net.Conn, peer *peercred.Creds) {
 			_ = c.SetReadDeadline(time.Now().Add(refusalWait))
 		}
 	}
-	br := bufio.NewReaderSize(c, bufferSize)
+	dr := &deadlineReader{c: c}
+	br := bufio.NewReaderSize(dr, bufferSize)
 	first, err := br.Peek(1)
 	if err != nil {
 		if perr != nil {
@@ -670,7 +671,7 @@ func (s *Server) serveConn(c net.Conn, peer *peercred.Creds) {
 		s.serveHTTP1(&bufferedConn{Conn: c, r: br}, peer)
 		return
 	}
-	sc := &serverConn{srv: s, c: c, br: br, peer: peer}
+	sc := &serverConn{srv: s, c: c, dr: dr, br: br, peer: peer}
 	sc.serve()
 }
 

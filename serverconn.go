@@ -22,6 +22,7 @@ import (
 type serverConn struct {
 	srv  *Server
 	c    net.Conn
+	dr   *deadlineReader // under br
 	br   *bufio.Reader
 	bw   *bufio.Writer
 	dec  *bhttp.Reader
@@ -156,13 +157,13 @@ func (sc *serverConn) serve() {
 		if idle {
 			sc.srv.setBusy(sc.c, true)
 		}
-		sc.setReadDeadline(sc.srv.readHeaderTimeout())
+		sc.dr.enter(phaseHead, time.Time{})
 		head, err := sc.dec.ReadRequestHead()
 		if err != nil {
 			sc.protocolError(err)
 			return
 		}
-		_ = sc.c.SetReadDeadline(time.Time{})
+		sc.dr.enter(phaseBody, time.Time{})
 		if !sc.serveRequest(head) {
 			return
 		}
@@ -191,7 +192,7 @@ func (sc *serverConn) readPreface() bool {
 		return false
 	}
 	_, _ = sc.br.Discard(prefaceLen + 2)
-	_ = sc.c.SetReadDeadline(time.Time{})
+	sc.dr.manage(sc.srv.connIdleTimeout(), sc.srv.readHeaderTimeout())
 	return true
 }
 
@@ -201,16 +202,6 @@ func (sc *serverConn) refuse(reason string) {
 	_, _ = sc.c.Write(refusalPreface(reason))
 }
 
-// setReadDeadline sets the connection's read deadline d from now; d <= 0
-// clears it.
-func (sc *serverConn) setReadDeadline(d time.Duration) {
-	var t time.Time
-	if d > 0 {
-		t = time.Now().Add(d)
-	}
-	_ = sc.c.SetReadDeadline(t)
-}
-
 // waitRequest blocks until the next request begins and reports whether one
 // did.
 // Waiting is bounded by the server's ConnIdleTimeout.
@@ -218,12 +209,14 @@ func (sc *serverConn) waitRequest() bool {
 	if sc.bgRead == nil && sc.br.Buffered() > 0 {
 		return true
 	}
-	sc.setReadDeadline(sc.srv.connIdleTimeout())
 	var err error
 	if sc.bgRead != nil {
+		// The read is under way: its deadline is set now.
+		sc.dr.enter(phaseWait, time.Now())
 		err = <-sc.bgRead
 		sc.bgRead = nil
 	} else {
+		sc.dr.enter(phaseWait, time.Time{})
 		_, err = sc.br.Peek(1)
 	}
 	if isTimeout(err) {
