@@ -117,7 +117,7 @@ func (cc *clientConn) roundTrip(req *http.Request) (*http.Response, error) {
 	var writeDone chan error
 	if !inline {
 		writeDone = make(chan error, 1)
-		go func() { writeDone <- cc.writeBody(body, req.Trailer, req.ContentLength) }()
+		go func() { writeDone <- cc.writeBody(body, req.Trailer, req.ContentLength, &rb.sent) }()
 	}
 
 	if _, err := cc.br.Peek(1); err != nil {
@@ -214,7 +214,7 @@ func countString(got int, n int64) string {
 }
 
 // writeBody streams a request body as chunks, then the trailer section.
-func (cc *clientConn) writeBody(body io.ReadCloser, trailer http.Header, contentLength int64) error {
+func (cc *clientConn) writeBody(body io.ReadCloser, trailer http.Header, contentLength int64, sent *atomic.Bool) error {
 	defer body.Close()
 	const hdr = 4 // room for the varint of a chunkSize length
 	size := chunkSize
@@ -248,7 +248,9 @@ func (cc *clientConn) writeBody(body io.ReadCloser, trailer http.Header, content
 		cc.nc.Close()
 		return err
 	}
-	_, err = cc.nc.Write(end)
+	if _, err = cc.nc.Write(end); err == nil {
+		sent.Store(true)
+	}
 	return err
 }
 
@@ -268,6 +270,7 @@ type responseBody struct {
 	resp      *http.Response
 	ctx       context.Context
 	aborted   atomic.Bool
+	sent      atomic.Bool // the request content's writer made its last write
 	keep      bool
 
 	mu       sync.Mutex
@@ -334,6 +337,12 @@ func (rb *responseBody) done() {
 		case err := <-rb.writeDone:
 			ok = ok && err == nil
 		default:
+			if rb.sent.Load() {
+				// The writer is past its last write; only its report
+				// is still to come.
+				ok = ok && <-rb.writeDone == nil
+				break
+			}
 			// The response is complete before the request content was
 			// sent whole: stop sending (docs/PROTOCOL.md, section 7).
 			// Closing the connection ends the writer; its error is not
