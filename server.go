@@ -64,10 +64,12 @@ type Server struct {
 	ReadHeaderTimeout time.Duration
 
 	// ConnIdleTimeout bounds how long a connection may wait for its next
-	// request (a keep-alive, on both protocols) before it is closed. Zero
-	// means 2 minutes, longer than a Transport keeps an idle connection
-	// (90 seconds), so the client closes first and no request races the
-	// close; negative means no limit.
+	// request (a keep-alive, on both protocols) before it is closed; on the
+	// binary protocol the close may come up to an eighth of it later, so
+	// that a busy connection does not move its deadline at every request.
+	// Zero means 2 minutes, longer than a Transport keeps an idle
+	// connection (90 seconds), so the client closes first and no request
+	// races the close; negative means no limit.
 	ConnIdleTimeout time.Duration
 
 	// MaxConns caps the connections open at once, and MaxConnsPerUser
