@@ -35,8 +35,11 @@ process. Scenarios, in the order they run (--only picks some):
                      each start begins with no provider and no socket left from the last
 The first four scenarios' contenders: raw-unix, a Unix-socket ping-pong (the physical
 limit); net/http over a Unix socket and over loopback TCP; httpipc over a Unix socket;
-net/http through the localhost proxy (httpipc proxy) to httpipc. rtt-64B adds message mode
-(in process, over SOCK_SEQPACKET, over D-Bus) and stream-16MiB the stream protocol over
+net/http through the localhost proxy (httpipc proxy) to httpipc. rtt-64B adds
+handler-floor, the least a transport of HTTP semantics can do over the raw socket (method,
+path and content framed by lengths, no header field; an http.Request built and the same
+handler called; an http.Response built), and message mode (in process, over
+SOCK_SEQPACKET, over D-Bus) and stream-16MiB the stream protocol over
 16 KiB messages (in process, over D-Bus); both add the stream protocol over a socket handed
 over D-Bus and godbus, a bare godbus method call with the same payload (an ay echo, or the
 download as one-way calls of 16 KiB): the bus's own ceiling. The D-Bus rows need
@@ -44,7 +47,10 @@ dbus-daemon, which the run starts privately. The contenders of a scenario take t
 rounds. Prints each cell and its time per operation relative to raw-unix, nethttp-unix,
 nethttp-tcp, httpipc-unix, godbus and exec where the scenario has them. --runs N repeats
 the whole measurement N times, each with fresh processes, and prints for each cell the
-median over the runs and the range (min-max); --json prints the same as JSON.`
+median over the runs and the range (min-max); --json prints the same as JSON. --pin binds
+the run and every process it starts to one CPU (Linux): the times are then the CPU work of
+each contender, which varies little between runs; without it they also depend on whether
+the scheduler puts the two sides on one CPU or wakes one on another.`
 
 // benchConfig is what the flags of httpipc bench ask for.
 type benchConfig struct {
@@ -74,7 +80,7 @@ func (l *scenarioList) Set(v string) error {
 }
 
 func parseBenchFlags(args []string, stderr io.Writer) (benchConfig, error) {
-	fs := newFlags("bench", "[--json] [--only SCENARIO[,SCENARIO...]] [--runs N] [--duration D] [--cold-starts N] [--skip-1gib]", benchAbout, stderr)
+	fs := newFlags("bench", "[--json] [--only SCENARIO[,SCENARIO...]] [--runs N] [--duration D] [--cold-starts N] [--skip-1gib] [--pin]", benchAbout, stderr)
 	asJSON := fs.Bool("json", false, "print a JSON array of results instead of a table")
 	dur := fs.Duration("duration", 700*time.Millisecond, "how long each cell runs, per run")
 	skipBig := fs.Bool("skip-1gib", false, "skip the stream-1GiB-echo scenario")
@@ -84,6 +90,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchConfig, error) {
 	fs.Var(&only, "only", "run only these `SCENARIOS` (comma-separated, or the flag repeated): "+strings.Join(bench.Scenarios(), ", "))
 	runs := fs.Int("runs", 1, "repeat the whole measurement this many times, with fresh processes, and report medians and ranges")
 	coldStarts := fs.Int("cold-starts", 10, "timed starts per contender and run in the cold-start scenario")
+	pin := fs.Bool("pin", false, "bind the run and every process it starts to one CPU (Linux), to measure CPU work alone")
 	if err := parseFlags(fs, args); err != nil {
 		return benchConfig{}, err
 	}
@@ -108,6 +115,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchConfig, error) {
 		Only:       only,
 		Runs:       *runs,
 		ColdStarts: *coldStarts,
+		Pin:        *pin,
 	}}
 	if *jar != "" {
 		cfg.opt.JVM = []string{"java", "-jar", *jar, "bench-client"}

@@ -3,7 +3,8 @@
 // separate process, all in one run on the same machine.
 //
 // Contenders: raw-unix (a length-prefixed ping-pong on a Unix socket, the
-// physical limit), nethttp-unix (net/http HTTP/1.1 over a Unix socket),
+// physical limit), handler-floor (the least a transport of HTTP semantics
+// can do over that socket; rtt-64B only), nethttp-unix (net/http HTTP/1.1 over a Unix socket),
 // nethttp-tcp (net/http over loopback TCP), httpipc-unix and httpipc-proxy
 // (net/http to the localhost proxy, which forwards over httpipc); for some
 // scenarios also the message channels and a bare godbus method call (see
@@ -48,6 +49,12 @@ const (
 	NetHTTPUnix = "nethttp-unix"
 	NetHTTPTCP  = "nethttp-tcp"
 	HTTPIPCUnix = "httpipc-unix"
+	// HandlerFloor is the least a transport of HTTP semantics can do over
+	// the raw socket: method, path and content framed by lengths, an
+	// http.Request built and the same handler called, an http.Response
+	// built from the status and content; no header field either way
+	// (rtt-64B only).
+	HandlerFloor = "handler-floor"
 	// MessageLocal is message mode over an in-process channel (the cost of
 	// the adapter alone); MessageSeqPacket is message mode over a Linux
 	// SOCK_SEQPACKET socket to the provider process. Both run rtt-64B only.
@@ -172,6 +179,13 @@ type Options struct {
 	// Notes, when set, receives a line for each contender left out, and
 	// why.
 	Notes io.Writer
+	// Pin binds this process, for good, to one CPU before anything is
+	// measured, and so every process the run starts (Linux only). On one
+	// CPU nothing waits for a wakeup on another: the times are the CPU work
+	// of each contender, client and provider together, and vary little
+	// from run to run, where without Pin they also depend on where the
+	// scheduler places the two sides.
+	Pin bool
 }
 
 const (
@@ -188,6 +202,7 @@ const rounds = 5
 // addrs is what the provider process prints once it is ready.
 type addrs struct {
 	Raw     string `json:"raw"`
+	Floor   string `json:"floor"`
 	HTTPIPC string `json:"httpipc"`
 	HTTP    string `json:"http_unix"`
 	TCP     string `json:"tcp"`
@@ -218,6 +233,13 @@ func Run(ctx context.Context, opt Options) ([]Result, error) {
 	}
 	if len(sel) == 0 {
 		return nil, errors.New("no scenario left to run")
+	}
+	if opt.Pin {
+		cpu, err := pinToOneCPU()
+		if err != nil {
+			return nil, err
+		}
+		fmt.Fprintf(opt.Notes, "every process of the run is bound to CPU %d\n", cpu)
 	}
 	var runs [][]Result
 	for i := 0; i < max(opt.Runs, 1); i++ {
@@ -325,6 +347,9 @@ func runMain(ctx context.Context, opt Options, scenarios []string, note func(str
 		HTTPIPCUnix: {Transport: &httpipc.Transport{Service: "unix:" + p.a.HTTPIPC, MaxIdleConns: 128}},
 	}
 	base := map[string]string{NetHTTPUnix: "http://bench", NetHTTPTCP: "http://" + p.a.TCP, HTTPIPCUnix: "http://bench"}
+	floor := &floorTransport{path: p.a.Floor}
+	defer floor.close()
+	clients[HandlerFloor], base[HandlerFloor] = &http.Client{Transport: floor}, "http://bench"
 	messageClients, closeMessage, err := messageContenders(ctx, p.a)
 	if err != nil {
 		return nil, err
@@ -389,6 +414,7 @@ func runMain(ctx context.Context, opt Options, scenarios []string, note func(str
 		var more []string
 		switch sc.name {
 		case RTT64B:
+			contenders = slices.Insert(contenders, 1, HandlerFloor)
 			more = []string{MessageLocal, MessageSeqPacket, MessageDBus, DBusMessages, DBusFD, GoDBus}
 		case Stream16MiB:
 			more = []string{StreamsOverMessages, DBusMessages, DBusFD, GoDBus}

@@ -22,7 +22,7 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := 25 // 23 cells and the echo through the provider and through the proxy
+	want := 26 // 24 cells and the echo through the provider and through the proxy
 	if testprog.Has(t, "dbus-daemon", testprog.DBus) {
 		want += 5 + 2 // the D-Bus contenders and godbus
 	}

@@ -129,6 +129,7 @@ func serveProxy(target string) error {
 func serveProvider(dir string) error {
 	a := addrs{
 		Raw:     filepath.Join(dir, "raw.sock"),
+		Floor:   filepath.Join(dir, "floor.sock"),
 		HTTPIPC: filepath.Join(dir, "ipc.sock"),
 		HTTP:    filepath.Join(dir, "http.sock"),
 		PID:     os.Getpid(),
@@ -138,6 +139,11 @@ func serveProvider(dir string) error {
 		return err
 	}
 	go serveRaw(rawLn)
+	floorLn, err := net.Listen("unix", a.Floor)
+	if err != nil {
+		return err
+	}
+	go serveFloor(floorLn, Handler())
 	ipcLn, err := httpipc.Listen("unix:" + a.HTTPIPC)
 	if err != nil {
 		return err
