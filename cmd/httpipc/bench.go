@@ -38,19 +38,19 @@ limit); net/http over a Unix socket and over loopback TCP; httpipc over a Unix s
 net/http through the localhost proxy (httpipc proxy) to httpipc. rtt-64B adds
 handler-floor, the least a transport of HTTP semantics can do over the raw socket (method,
 path and content framed by lengths, no header field; an http.Request built and the same
-handler called; an http.Response built), and message mode (in process, over
-SOCK_SEQPACKET, over D-Bus) and stream-16MiB the stream protocol over
-16 KiB messages (in process, over D-Bus); both add the stream protocol over a socket handed
-over D-Bus and godbus, a bare godbus method call with the same payload (an ay echo, or the
-download as one-way calls of 16 KiB): the bus's own ceiling. The D-Bus rows need
-dbus-daemon, which the run starts privately. The contenders of a scenario take turns in
-rounds. Prints each cell and its time per operation relative to raw-unix, nethttp-unix,
-nethttp-tcp, httpipc-unix, godbus and exec where the scenario has them. --runs N repeats
-the whole measurement N times, each with fresh processes, and prints for each cell the
-median over the runs and the range (min-max); --json prints the same as JSON. --pin binds
-the run and every process it starts to one CPU (Linux): the times are then the CPU work of
-each contender, which varies little between runs; without it they also depend on whether
-the scheduler puts the two sides on one CPU or wakes one on another.`
+handler called; an http.Response built), and message mode (in process, over SOCK_SEQPACKET,
+over D-Bus); stream-16MiB adds the stream protocol over 16 KiB messages (in process, over
+D-Bus); both add the stream protocol over a socket handed over D-Bus and godbus, a bare
+godbus method call with the same payload (an ay echo, or the download as one-way calls of
+16 KiB): the bus's own ceiling. The D-Bus rows need dbus-daemon, which the run starts
+privately. The contenders of a scenario take turns in rounds. Prints each cell and its time
+per operation relative to raw-unix, handler-floor, nethttp-unix, nethttp-tcp, httpipc-unix,
+godbus and exec where the scenario has them. --runs N repeats the whole measurement N
+times, each with fresh processes, and prints for each cell the median over the runs and the
+range (min-max); --json prints the same as JSON. --pin binds the run and every process it
+starts to one CPU (Linux): the times are then the CPU work of each contender, which varies
+little between runs; without it they also depend on whether the scheduler puts the two
+sides on one CPU or wakes one on another.`
 
 // benchConfig is what the flags of httpipc bench ask for.
 type benchConfig struct {

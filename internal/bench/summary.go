@@ -30,7 +30,7 @@ func spreadOf(xs []float64) Spread {
 // Baselines are the contenders every other cell of their scenario is
 // compared with, in the order they are reported: a cell's Ratios hold its
 // time per operation over theirs.
-var Baselines = []string{RawUnix, NetHTTPUnix, NetHTTPTCP, HTTPIPCUnix, GoDBus, ColdExec}
+var Baselines = []string{RawUnix, HandlerFloor, NetHTTPUnix, NetHTTPTCP, HTTPIPCUnix, GoDBus, ColdExec}
 
 // Summarize merges the results of several runs of the same measurement
 // into one result per cell, in the order of the first run that has the
