@@ -338,9 +338,9 @@ func (rb *responseBody) done() {
 			ok = ok && err == nil
 		default:
 			if rb.sent.Load() {
-				// The writer is past its last write; only its report
-				// is still to come.
-				ok = ok && <-rb.writeDone == nil
+				// The writer made its last write; what it has left
+				// (closing the request body, which may take its time,
+				// and reporting) does not touch the connection.
 				break
 			}
 			// The response is complete before the request content was

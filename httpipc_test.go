@@ -733,6 +733,59 @@ func TestCompleteResponseMidUpload(t *testing.T) {
 	resp.Body.Close()
 }
 
+// TestSlowRequestBodyClose: a request body whose Close blocks holds up
+// neither the response nor the connection: the upload's writer closes the
+// body after its last write, and the caller reads the response and the next
+// request goes out meanwhile.
+func TestSlowRequestBodyClose(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/count", func(w http.ResponseWriter, r *http.Request) {
+		n, _ := io.Copy(io.Discard, r.Body)
+		fmt.Fprint(w, n)
+	})
+	c := NewClient(startServer(t, &Server{Handler: mux}))
+	release := make(chan struct{})
+	defer close(release)
+	// More than the client sends inline, so that a writer streams it.
+	body := &slowCloser{Reader: bytes.NewReader(make([]byte, 200<<10)), release: release}
+	done := make(chan string, 1)
+	go func() {
+		resp, err := c.Post("http://lms/count", "application/octet-stream", body)
+		if err != nil {
+			done <- err.Error()
+			return
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err == nil {
+			var next *http.Response
+			if next, err = c.Get("http://lms/count"); err == nil {
+				next.Body.Close()
+			}
+		}
+		done <- fmt.Sprintf("%d %s %v", resp.StatusCode, b, err)
+	}()
+	select {
+	case got := <-done:
+		if want := fmt.Sprintf("200 %d <nil>", 200<<10); got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("reading the response waited for the request body's Close")
+	}
+}
+
+// slowCloser is a request body whose Close returns once release is closed.
+type slowCloser struct {
+	io.Reader
+	release chan struct{}
+}
+
+func (b *slowCloser) Close() error {
+	<-b.release
+	return nil
+}
+
 // TestInvalidResponseHead: a handler that sets a field the protocol cannot
 // carry gets the provider's own 500 invalid-response in its place, and
 // what it writes afterwards is dropped.
