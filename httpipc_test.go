@@ -653,6 +653,10 @@ func TestSniffLikeNetHTTP(t *testing.T) {
 			w.Header().Set("Content-Encoding", "x-custom")
 			io.WriteString(w, "<html><p>hi")
 		},
+		"transfer-encoding": func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Transfer-Encoding", "chunked")
+			io.WriteString(w, "<html><p>hi")
+		},
 		"empty write first": func(w http.ResponseWriter, r *http.Request) {
 			w.Write(nil)
 			io.WriteString(w, "{}")

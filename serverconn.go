@@ -211,9 +211,13 @@ func (sc *serverConn) waitRequest() bool {
 	}
 	var err error
 	if sc.bgRead != nil {
-		// The read is under way: its deadline is set now.
-		sc.dr.enter(phaseWait, time.Now())
-		err = <-sc.bgRead
+		select {
+		case err = <-sc.bgRead:
+		default:
+			// The read is under way: its deadline is set now.
+			sc.dr.enter(phaseWait, time.Now())
+			err = <-sc.bgRead
+		}
 		sc.bgRead = nil
 	} else {
 		sc.dr.enter(phaseWait, time.Time{})

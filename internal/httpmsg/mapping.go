@@ -234,8 +234,9 @@ func (r *ResponseState) CheckWrite(p []byte, headSent bool) (write bool, err err
 	}
 	if !headSent && r.Written == 0 {
 		// As net/http: a Content-Type key, even without a value, turns
-		// sniffing off.
-		if _, typed := r.Header["Content-Type"]; !typed && first(r.Header, "Content-Encoding") == "" {
+		// sniffing off, and so do a Content-Encoding and a
+		// Transfer-Encoding.
+		if _, typed := r.Header["Content-Type"]; !typed && first(r.Header, "Content-Encoding") == "" && first(r.Header, "Transfer-Encoding") == "" {
 			r.Header["Content-Type"] = []string{http.DetectContentType(p)}
 		}
 	}
