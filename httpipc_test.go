@@ -635,9 +635,9 @@ func TestNoContentResponses(t *testing.T) {
 }
 
 // TestSniffLikeNetHTTP: the Content-Type of a response whose handler set
-// none is sniffed from its first write, as net/http does, and a handler
-// turns sniffing off as it does there: a Content-Type key without a value,
-// or a Content-Encoding.
+// none is sniffed from its first write, as net/http does, for GET and HEAD
+// alike, and a handler turns sniffing off as it does there: a Content-Type
+// key without a value, a Content-Encoding or a Transfer-Encoding.
 func TestSniffLikeNetHTTP(t *testing.T) {
 	handlers := map[string]http.HandlerFunc{
 		"none": func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<html><p>hi") },
@@ -669,8 +669,9 @@ func TestSniffLikeNetHTTP(t *testing.T) {
 	ipc := NewClient(startServer(t, &Server{Handler: mux}))
 	ref := httptest.NewServer(mux)
 	t.Cleanup(ref.Close)
-	get := func(c *http.Client, base, path string) (http.Header, error) {
-		resp, err := c.Get(base + path)
+	do := func(c *http.Client, method, url string) (http.Header, error) {
+		req, _ := http.NewRequest(method, url, nil)
+		resp, err := c.Do(req)
 		if err != nil {
 			return nil, err
 		}
@@ -680,19 +681,23 @@ func TestSniffLikeNetHTTP(t *testing.T) {
 	}
 	for name := range handlers {
 		path := "/" + strings.ReplaceAll(name, " ", "-")
-		t.Run(name, func(t *testing.T) {
-			want, err := get(ref.Client(), ref.URL, path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got, err := get(ipc, "http://lms", path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if g, w := got["Content-Type"], want["Content-Type"]; !slices.Equal(g, w) {
-				t.Errorf("Content-Type %q, net/http sends %q", g, w)
-			}
-		})
+		// A response to HEAD gets the Content-Type the same request with
+		// GET gets.
+		for _, method := range []string{"GET", "HEAD"} {
+			t.Run(method+" "+name, func(t *testing.T) {
+				want, err := do(ref.Client(), method, ref.URL+path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := do(ipc, method, "http://lms"+path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if g, w := got["Content-Type"], want["Content-Type"]; !slices.Equal(g, w) {
+					t.Errorf("Content-Type %q, net/http sends %q", g, w)
+				}
+			})
+		}
 	}
 }
 

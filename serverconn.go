@@ -516,7 +516,11 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 		return 0, errResponseEnded
 	}
 	if write, err := w.CheckWrite(p, w.headerSent); !write {
-		return 0, err
+		if err != nil {
+			return 0, err
+		}
+		w.Written += int64(len(p)) // content for HEAD, dropped
+		return len(p), nil
 	}
 	if w.err != nil {
 		return 0, w.err

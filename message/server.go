@@ -165,7 +165,11 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 		w.WriteHeader(http.StatusOK)
 	}
 	if write, err := w.CheckWrite(p, false); !write {
-		return 0, err
+		if err != nil {
+			return 0, err
+		}
+		w.Written += int64(len(p)) // content for HEAD, dropped
+		return len(p), nil
 	}
 	if w.body.Len()+len(p) > w.max {
 		w.tooBig = true

@@ -218,16 +218,19 @@ func (r *ResponseState) WriteHeader(code int) HeaderAction {
 // CheckWrite applies the rules of a Write of p, once the final status is
 // chosen, and reports whether p is to be written. As in net/http, an empty
 // write does nothing (in particular, it does not send the head); otherwise
-// there is no content for HEAD, 204 and 304 (http.ErrBodyNotAllowed), none
+// there is no content for a 204 and a 304 (http.ErrBodyNotAllowed), none
 // past the declared Content-Length (http.ErrContentLength), and the first
 // content before the head is sent sets a Content-Type sniffed from p if the
-// handler set neither Content-Type nor Content-Encoding. The writer adds
-// what it took to Written.
+// handler set no Content-Type (not even one without a value), no
+// Content-Encoding and no Transfer-Encoding. Content for HEAD is taken and
+// dropped, after that sniffing, as net/http does: write is false and err
+// nil, and the writer returns len(p). The writer adds what it took to
+// Written.
 func (r *ResponseState) CheckWrite(p []byte, headSent bool) (write bool, err error) {
 	switch {
 	case len(p) == 0:
 		return false, nil
-	case r.NoBody:
+	case r.Status == http.StatusNoContent || r.Status == http.StatusNotModified:
 		return false, http.ErrBodyNotAllowed
 	case r.Declared >= 0 && r.Written+int64(len(p)) > r.Declared:
 		return false, http.ErrContentLength
@@ -240,7 +243,7 @@ func (r *ResponseState) CheckWrite(p []byte, headSent bool) (write bool, err err
 			r.Header["Content-Type"] = []string{http.DetectContentType(p)}
 		}
 	}
-	return true, nil
+	return !r.head, nil
 }
 
 // first returns the first value of the canonical key in h, as h.Get does
