@@ -635,9 +635,11 @@ func TestNoContentResponses(t *testing.T) {
 }
 
 // TestSniffLikeNetHTTP: the Content-Type of a response whose handler set
-// none is sniffed from its first write, as net/http does, for GET and HEAD
-// alike, and a handler turns sniffing off as it does there: a Content-Type
-// key without a value, a Content-Encoding or a Transfer-Encoding.
+// none is sniffed from its first 512 bytes of content, over several writes
+// if need be, or from what there is at a flush or the handler's end, as
+// net/http does, for GET and HEAD alike; and a handler turns sniffing off as
+// it does there: a Content-Type key without a value, a Content-Encoding or a
+// Transfer-Encoding.
 func TestSniffLikeNetHTTP(t *testing.T) {
 	handlers := map[string]http.HandlerFunc{
 		"none": func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<html><p>hi") },
@@ -652,6 +654,28 @@ func TestSniffLikeNetHTTP(t *testing.T) {
 		"encoded": func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Encoding", "x-custom")
 			io.WriteString(w, "<html><p>hi")
+		},
+		"split first write": func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "<!DOC")
+			io.WriteString(w, "TYPE html><p>hi")
+		},
+		"small writes past 512 bytes": func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "\n")
+			for i := 0; i < 100; i++ {
+				io.WriteString(w, "<p>hi</p>")
+			}
+		},
+		"flush before the type shows": func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, "<!DOC")
+			w.(http.Flusher).Flush()
+			io.WriteString(w, "TYPE html><p>hi")
+		},
+		"large first write": func(w http.ResponseWriter, r *http.Request) {
+			io.WriteString(w, strings.Repeat(" ", 600)+"<html>")
+		},
+		"binary": func(w http.ResponseWriter, r *http.Request) {
+			w.Write([]byte{0x89, 'P', 'N', 'G'})
+			w.Write([]byte("\r\n\x1a\n rest of a picture"))
 		},
 		"transfer-encoding": func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Transfer-Encoding", "chunked")
@@ -669,15 +693,15 @@ func TestSniffLikeNetHTTP(t *testing.T) {
 	ipc := NewClient(startServer(t, &Server{Handler: mux}))
 	ref := httptest.NewServer(mux)
 	t.Cleanup(ref.Close)
-	do := func(c *http.Client, method, url string) (http.Header, error) {
+	do := func(c *http.Client, method, url string) (http.Header, string, error) {
 		req, _ := http.NewRequest(method, url, nil)
 		resp, err := c.Do(req)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		defer resp.Body.Close()
-		_, err = io.ReadAll(resp.Body)
-		return resp.Header, err
+		b, err := io.ReadAll(resp.Body)
+		return resp.Header, string(b), err
 	}
 	for name := range handlers {
 		path := "/" + strings.ReplaceAll(name, " ", "-")
@@ -685,16 +709,19 @@ func TestSniffLikeNetHTTP(t *testing.T) {
 		// GET gets.
 		for _, method := range []string{"GET", "HEAD"} {
 			t.Run(method+" "+name, func(t *testing.T) {
-				want, err := do(ref.Client(), method, ref.URL+path)
+				want, wantBody, err := do(ref.Client(), method, ref.URL+path)
 				if err != nil {
 					t.Fatal(err)
 				}
-				got, err := do(ipc, method, "http://lms"+path)
+				got, body, err := do(ipc, method, "http://lms"+path)
 				if err != nil {
 					t.Fatal(err)
 				}
 				if g, w := got["Content-Type"], want["Content-Type"]; !slices.Equal(g, w) {
 					t.Errorf("Content-Type %q, net/http sends %q", g, w)
+				}
+				if body != wantBody {
+					t.Errorf("content %q, net/http sends %q", body, wantBody)
 				}
 			})
 		}

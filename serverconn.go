@@ -29,6 +29,7 @@ type serverConn struct {
 	peer *peercred.Creds
 	ctx  context.Context
 	wbuf []byte
+	held []byte // content written before the head, kept to sniff its type
 
 	remote string // peer credentials as a string, for RemoteAddr and logs
 
@@ -329,6 +330,10 @@ func (sc *serverConn) serveRequest(head *bhttp.RequestHead) (keep bool) {
 		sc.writeErrorResponse(http.StatusBadRequest, httpmsg.CodeMalformed, err.Error())
 		return false
 	}
+	if sc.held == nil {
+		sc.held = make([]byte, 0, httpmsg.SniffLen)
+	}
+	sc.held = sc.held[:0]
 	x.w = responseWriter{ResponseState: httpmsg.NewResponseState(req.Method), sc: sc, req: req}
 	w := &x.w
 	b, hasBody := req.Body.(*requestBody)
@@ -519,14 +524,26 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		w.Written += int64(len(p)) // content for HEAD, dropped
+		// Content for HEAD is dropped, once it has served for sniffing.
+		if held := w.sc.held; w.SniffPending && len(held) < httpmsg.SniffLen {
+			w.sc.held = append(held, p[:min(len(p), httpmsg.SniffLen-len(held))]...)
+		}
+		w.Written += int64(len(p))
 		return len(p), nil
 	}
 	if w.err != nil {
 		return 0, w.err
 	}
 	if !w.headerSent {
-		w.sendHead()
+		if w.SniffPending && len(w.sc.held)+len(p) < httpmsg.SniffLen {
+			// Too little content yet to sniff its type from: it waits
+			// for more, a flush or the handler's end, as it would in
+			// the connection's buffer anyway.
+			w.sc.held = append(w.sc.held, p...)
+			w.Written += int64(len(p))
+			return len(p), nil
+		}
+		w.sendHead(p)
 		if w.ended {
 			return 0, errResponseEnded
 		}
@@ -573,12 +590,19 @@ func (w *responseWriter) ensureHead() {
 		w.WriteHeader(http.StatusOK)
 	}
 	if !w.headerSent {
-		w.sendHead()
+		w.sendHead(nil)
 	}
 }
 
-func (w *responseWriter) sendHead() {
+// sendHead sends the response head, then the content held for sniffing;
+// next is the content being written, which the sniffing may look at.
+func (w *responseWriter) sendHead(next []byte) {
 	w.headerSent = true
+	held := len(w.sc.held)
+	if w.SniffPending {
+		w.sc.held = append(w.sc.held, next[:min(len(next), httpmsg.SniffLen-held)]...)
+		w.Sniff(w.sc.held)
+	}
 	first := !w.started
 	b, err := bhttp.AppendResponseHead(w.startBuf(), w.Status, httpmsg.ResponseHeader(w.ResponseState.Header))
 	if err != nil {
@@ -598,6 +622,11 @@ func (w *responseWriter) sendHead() {
 	w.write(b)
 	if w.ended {
 		w.err = errOr(w.err, w.sc.bw.Flush())
+		return
+	}
+	if held > 0 && !w.NoBody {
+		w.write(bhttp.AppendChunkHeader(w.sc.wbuf[:0], held))
+		w.write(w.sc.held[:held])
 	}
 }
 

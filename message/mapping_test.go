@@ -94,6 +94,14 @@ func TestWriterRules(t *testing.T) {
 			write(w, "<!DOCTYPE html><p>hi")
 			write(w, "\x00\x01")
 		}, outcome{Status: 200, ContentType: "text/html; charset=utf-8", Body: "<!DOCTYPE html><p>hi\x00\x01", WriteErrs: []string{"ok", "ok", "ok"}}},
+		{"sniffed over several writes", "GET", func(w http.ResponseWriter, r *http.Request) {
+			write(w, "<!DOC")
+			write(w, "TYPE html><p>hi")
+		}, outcome{Status: 200, ContentType: "text/html; charset=utf-8", Body: "<!DOCTYPE html><p>hi", WriteErrs: []string{"ok", "ok"}}},
+		{"HEAD sniffed over several writes", "HEAD", func(w http.ResponseWriter, r *http.Request) {
+			write(w, "<!DOC")
+			write(w, "TYPE html><p>hi")
+		}, outcome{Status: 200, ContentType: "text/html; charset=utf-8", WriteErrs: []string{"ok", "ok"}}},
 		{"no sniffing of encoded content", "GET", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Encoding", "identity")
 			write(w, "<html>")

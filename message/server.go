@@ -147,6 +147,9 @@ type responseWriter struct {
 	tooBig bool
 	log    *slog.Logger
 	path   string
+	// headPrefix keeps the first content written for HEAD, which is
+	// dropped, to sniff its type from.
+	headPrefix []byte
 }
 
 func (w *responseWriter) Header() http.Header { return w.ResponseState.Header }
@@ -168,7 +171,11 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		w.Written += int64(len(p)) // content for HEAD, dropped
+		// Content for HEAD is dropped, once it has served for sniffing.
+		if w.SniffPending && len(w.headPrefix) < httpmsg.SniffLen {
+			w.headPrefix = append(w.headPrefix, p[:min(len(p), httpmsg.SniffLen-len(w.headPrefix))]...)
+		}
+		w.Written += int64(len(p))
 		return len(p), nil
 	}
 	if w.body.Len()+len(p) > w.max {
@@ -188,6 +195,13 @@ func (w *responseWriter) encode() ([]byte, error) {
 	}
 	if !w.WroteHeader {
 		w.WriteHeader(http.StatusOK)
+	}
+	if w.SniffPending {
+		prefix := w.headPrefix
+		if !w.NoBody {
+			prefix = w.body.Bytes()[:min(w.body.Len(), httpmsg.SniffLen)]
+		}
+		w.Sniff(prefix)
 	}
 	h := httpmsg.ResponseHeader(w.ResponseState.Header)
 	trailer := httpmsg.Trailer(w.ResponseState.Header, httpmsg.TrailerNames(w.ResponseState.Header))

@@ -179,8 +179,26 @@ type ResponseState struct {
 	Declared int64
 	// Written counts the content bytes the writer took.
 	Written int64
+	// SniffPending is set at the first content if the handler set no
+	// Content-Type (not even one without a value), no Content-Encoding and
+	// no Transfer-Encoding: the writer then keeps the first SniffLen bytes
+	// of content, or all of it if there is less, and passes them to Sniff
+	// before it sends the head, as net/http does with its buffer.
+	SniffPending bool
 
 	head bool
+}
+
+// SniffLen is how much content, at most, a Content-Type is sniffed from.
+const SniffLen = 512
+
+// Sniff sets the Content-Type sniffed from the first content, prefix, if
+// one is pending.
+func (r *ResponseState) Sniff(prefix []byte) {
+	if r.SniffPending {
+		r.SniffPending = false
+		r.Header["Content-Type"] = []string{http.DetectContentType(prefix)}
+	}
 }
 
 // NewResponseState returns the state of a response to a request with
@@ -220,12 +238,10 @@ func (r *ResponseState) WriteHeader(code int) HeaderAction {
 // write does nothing (in particular, it does not send the head); otherwise
 // there is no content for a 204 and a 304 (http.ErrBodyNotAllowed), none
 // past the declared Content-Length (http.ErrContentLength), and the first
-// content before the head is sent sets a Content-Type sniffed from p if the
-// handler set no Content-Type (not even one without a value), no
-// Content-Encoding and no Transfer-Encoding. Content for HEAD is taken and
-// dropped, after that sniffing, as net/http does: write is false and err
-// nil, and the writer returns len(p). The writer adds what it took to
-// Written.
+// content before the head is sent decides SniffPending. Content for HEAD is
+// taken and dropped, after it has served for sniffing, as net/http does:
+// write is false and err nil, and the writer returns len(p). The writer adds
+// what it took to Written.
 func (r *ResponseState) CheckWrite(p []byte, headSent bool) (write bool, err error) {
 	switch {
 	case len(p) == 0:
@@ -239,9 +255,8 @@ func (r *ResponseState) CheckWrite(p []byte, headSent bool) (write bool, err err
 		// As net/http: a Content-Type key, even without a value, turns
 		// sniffing off, and so do a Content-Encoding and a
 		// Transfer-Encoding.
-		if _, typed := r.Header["Content-Type"]; !typed && first(r.Header, "Content-Encoding") == "" && first(r.Header, "Transfer-Encoding") == "" {
-			r.Header["Content-Type"] = []string{http.DetectContentType(p)}
-		}
+		_, typed := r.Header["Content-Type"]
+		r.SniffPending = !typed && first(r.Header, "Content-Encoding") == "" && first(r.Header, "Transfer-Encoding") == ""
 	}
 	return !r.head, nil
 }
