@@ -554,12 +554,54 @@ func httpOp(c *http.Client, base string, size int, stream bool) func() error {
 	}
 }
 
+// connPool keeps the connections of a contender that speaks a protocol of
+// its own over a Unix socket, one exchange at a time on each.
+type connPool[C any] struct {
+	mu   sync.Mutex
+	idle []C
+	all  []C
+}
+
+// get returns an idle connection, or one from dial.
+func (p *connPool[C]) get(dial func() (C, error)) (C, error) {
+	p.mu.Lock()
+	if n := len(p.idle); n > 0 {
+		c := p.idle[n-1]
+		p.idle = p.idle[:n-1]
+		p.mu.Unlock()
+		return c, nil
+	}
+	p.mu.Unlock()
+	c, err := dial()
+	if err != nil {
+		return c, err
+	}
+	p.mu.Lock()
+	p.all = append(p.all, c)
+	p.mu.Unlock()
+	return c, nil
+}
+
+// put gives back a connection whose exchange went well.
+func (p *connPool[C]) put(c C) {
+	p.mu.Lock()
+	p.idle = append(p.idle, c)
+	p.mu.Unlock()
+}
+
+// closeAll closes every connection the pool made, with closeConn.
+func (p *connPool[C]) closeAll(closeConn func(C)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, c := range p.all {
+		closeConn(c)
+	}
+}
+
 // rawPool keeps raw connections for the ping-pong contender.
 type rawPool struct {
-	path string
-	mu   sync.Mutex
-	idle []*rawConn
-	all  []*rawConn
+	path  string
+	conns connPool[*rawConn]
 }
 
 type rawConn struct {
@@ -569,28 +611,20 @@ type rawConn struct {
 }
 
 func (p *rawPool) op(size int, stream bool) error {
-	p.mu.Lock()
-	var rc *rawConn
-	if n := len(p.idle); n > 0 {
-		rc, p.idle = p.idle[n-1], p.idle[:n-1]
-	}
-	p.mu.Unlock()
-	if rc == nil {
+	rc, err := p.conns.get(func() (*rawConn, error) {
 		c, err := net.Dial("unix", p.path)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		rc = &rawConn{c: c, br: bufio.NewReaderSize(c, 64<<10), buf: make([]byte, 8+128<<10)}
-		p.mu.Lock()
-		p.all = append(p.all, rc)
-		p.mu.Unlock()
+		return &rawConn{c: c, br: bufio.NewReaderSize(c, 64<<10), buf: make([]byte, 8+128<<10)}, nil
+	})
+	if err != nil {
+		return err
 	}
 	if err := rc.exchange(size, stream); err != nil {
 		return err
 	}
-	p.mu.Lock()
-	p.idle = append(p.idle, rc)
-	p.mu.Unlock()
+	p.conns.put(rc)
 	return nil
 }
 
@@ -624,11 +658,7 @@ func (rc *rawConn) exchange(size int, stream bool) error {
 }
 
 func (p *rawPool) close() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for _, rc := range p.all {
-		rc.c.Close()
-	}
+	p.conns.closeAll(func(rc *rawConn) { rc.c.Close() })
 }
 
 type provider struct {

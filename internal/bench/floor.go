@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"sync"
 )
 
 // The handler-floor contender is the least a transport of HTTP semantics
@@ -30,28 +29,20 @@ import (
 
 // serveFloor answers handler-floor connections on ln with h.
 func serveFloor(ln net.Listener, h http.Handler) {
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		go func() {
-			defer c.Close()
-			br := bufio.NewReaderSize(c, 64<<10)
-			w := &floorWriter{c: c}
-			for {
-				req, err := readFloorRequest(br)
-				if err != nil {
-					return
-				}
-				w.reset()
-				h.ServeHTTP(w, req)
-				if w.send() != nil {
-					return
-				}
+	serveEach(ln, func(c net.Conn, br *bufio.Reader) {
+		w := &floorWriter{c: c}
+		for {
+			req, err := readFloorRequest(br)
+			if err != nil {
+				return
 			}
-		}()
-	}
+			w.reset()
+			h.ServeHTTP(w, req)
+			if w.send() != nil {
+				return
+			}
+		}
+	})
 }
 
 func readFloorRequest(br *bufio.Reader) (*http.Request, error) {
@@ -133,9 +124,8 @@ func (w *floorWriter) send() error {
 // floorTransport is the client of handler-floor: one request at a time per
 // connection, connections pooled.
 type floorTransport struct {
-	path string
-	mu   sync.Mutex
-	idle []*floorConn
+	path  string
+	conns connPool[*floorConn]
 }
 
 type floorConn struct {
@@ -145,27 +135,21 @@ type floorConn struct {
 }
 
 func (t *floorTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	t.mu.Lock()
-	var fc *floorConn
-	if n := len(t.idle); n > 0 {
-		fc, t.idle = t.idle[n-1], t.idle[:n-1]
-	}
-	t.mu.Unlock()
-	if fc == nil {
+	fc, err := t.conns.get(func() (*floorConn, error) {
 		c, err := net.Dial("unix", t.path)
 		if err != nil {
 			return nil, err
 		}
-		fc = &floorConn{c: c, br: bufio.NewReaderSize(c, 64<<10)}
+		return &floorConn{c: c, br: bufio.NewReaderSize(c, 64<<10)}, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	resp, err := fc.roundTrip(req)
 	if err != nil {
-		fc.c.Close()
 		return nil, err
 	}
-	t.mu.Lock()
-	t.idle = append(t.idle, fc)
-	t.mu.Unlock()
+	t.conns.put(fc)
 	return resp, nil
 }
 
@@ -228,9 +212,5 @@ func readAllTo(b []byte, r io.Reader) ([]byte, error) {
 }
 
 func (t *floorTransport) close() {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, fc := range t.idle {
-		fc.c.Close()
-	}
+	t.conns.closeAll(func(fc *floorConn) { fc.c.Close() })
 }

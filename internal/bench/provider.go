@@ -174,9 +174,10 @@ func serveProvider(dir string) error {
 	return nil
 }
 
-// serveRaw answers the raw ping-pong: an 8-byte header (length, top bit set
-// for a download) and the payload in; the length and payload back.
-func serveRaw(ln net.Listener) {
+// serveEach serves each connection ln accepts with serve, in a goroutine
+// of its own, reading through a buffer, until ln is closed; the connection
+// is closed when serve returns.
+func serveEach(ln net.Listener, serve func(c net.Conn, br *bufio.Reader)) {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
@@ -184,44 +185,51 @@ func serveRaw(ln net.Listener) {
 		}
 		go func() {
 			defer c.Close()
-			br := bufio.NewReaderSize(c, 64<<10)
-			buf := make([]byte, 64<<10)
-			for {
-				var hdr [8]byte
-				if _, err := io.ReadFull(br, hdr[:]); err != nil {
-					return
-				}
-				h := binary.BigEndian.Uint64(hdr[:])
-				download := h&(1<<63) != 0
-				n := int64(h &^ (1 << 63))
-				out := buf[:8]
-				binary.BigEndian.PutUint64(out, uint64(n))
-				if download {
-					if _, err := c.Write(out); err != nil {
-						return
-					}
-					for left := n; left > 0; {
-						k := min(left, int64(len(buf)))
-						if _, err := c.Write(buf[:k]); err != nil {
-							return
-						}
-						left -= k
-					}
-					continue
-				}
-				if n > int64(len(buf))-8 {
-					out = make([]byte, 8+n)
-					binary.BigEndian.PutUint64(out, uint64(n))
-				} else {
-					out = buf[:8+n]
-				}
-				if _, err := io.ReadFull(br, out[8:]); err != nil {
-					return
-				}
+			serve(c, bufio.NewReaderSize(c, 64<<10))
+		}()
+	}
+}
+
+// serveRaw answers the raw ping-pong: an 8-byte header (length, top bit set
+// for a download) and the payload in; the length and payload back.
+func serveRaw(ln net.Listener) {
+	serveEach(ln, func(c net.Conn, br *bufio.Reader) {
+		buf := make([]byte, 64<<10)
+		for {
+			var hdr [8]byte
+			if _, err := io.ReadFull(br, hdr[:]); err != nil {
+				return
+			}
+			h := binary.BigEndian.Uint64(hdr[:])
+			download := h&(1<<63) != 0
+			n := int64(h &^ (1 << 63))
+			out := buf[:8]
+			binary.BigEndian.PutUint64(out, uint64(n))
+			if download {
 				if _, err := c.Write(out); err != nil {
 					return
 				}
+				for left := n; left > 0; {
+					k := min(left, int64(len(buf)))
+					if _, err := c.Write(buf[:k]); err != nil {
+						return
+					}
+					left -= k
+				}
+				continue
 			}
-		}()
-	}
+			if n > int64(len(buf))-8 {
+				out = make([]byte, 8+n)
+				binary.BigEndian.PutUint64(out, uint64(n))
+			} else {
+				out = buf[:8+n]
+			}
+			if _, err := io.ReadFull(br, out[8:]); err != nil {
+				return
+			}
+			if _, err := c.Write(out); err != nil {
+				return
+			}
+		}
+	})
 }
