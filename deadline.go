@@ -28,7 +28,7 @@ const (
 // reaches the socket: a request whose head is already buffered when it
 // begins, as a small request usually is, costs no timer operation, and the
 // idle deadline, which only moves forward, is set again at most once every
-// idleSlack. A timer operation costs little itself, but it can wake a second
+// ConnIdleTimeout/idleSlack. A timer operation costs little itself, but it can wake a second
 // thread of the runtime, which then takes the socket's next wakeup on another
 // CPU.
 type deadlineReader struct {
@@ -47,11 +47,13 @@ type deadlineReader struct {
 	headSet bool
 }
 
-// idleSlack is how much later than ConnIdleTimeout an idle connection may
-// be closed, as a fraction of it: the idle deadline is set again only when
-// it is about to become too early.
+// An idle connection may be closed up to ConnIdleTimeout/idleSlack late:
+// the idle deadline is set that much later than needed, and set again only
+// when it would otherwise come too early.
 const idleSlack = 8
 
+// Read sets the deadline of the current phase if the socket lacks it, then
+// reads from the socket.
 func (d *deadlineReader) Read(p []byte) (int, error) {
 	d.mu.Lock()
 	if d.phase != phaseUnmanaged {
