@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -68,14 +69,15 @@ func TestParseBenchFlags(t *testing.T) {
 	}
 }
 
-// The help lists every scenario and the flags that pick and repeat them.
+// The help lists every scenario, the baselines and the flags that pick,
+// repeat and pin them.
 func TestBenchHelp(t *testing.T) {
 	code, out, errOut := runCLI("bench", "--help")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	for _, want := range append(bench.Scenarios(), "--only", "--runs", "--cold-starts", bench.GoDBus,
-		bench.ColdExec, bench.ColdLauncher, bench.ColdSystemd, bench.ColdDBus) {
+	for _, want := range append(slices.Concat(bench.Scenarios(), bench.Baselines), "--only", "--runs", "--cold-starts", "--pin",
+		bench.ColdLauncher, bench.ColdSystemd, bench.ColdDBus) {
 		if !strings.Contains(out+errOut, want) {
 			t.Errorf("help lacks %q", want)
 		}
