@@ -127,22 +127,30 @@ func statementActivities(s map[string]any, f func(id string, def map[string]any)
 	if err := visit(obj); err != nil {
 		return err
 	}
-	if c, _ := s["context"].(map[string]any); c != nil {
-		ca, _ := c["contextActivities"].(map[string]any)
-		for _, x := range ca {
-			list, ok := x.([]any)
-			if !ok {
-				list = []any{x}
-			}
-			for _, a := range list {
-				if err := visit(a); err != nil {
-					return err
-				}
-			}
-		}
+	if err := contextActivities(s, visit); err != nil {
+		return err
 	}
 	if obj != nil && obj["objectType"] == "SubStatement" {
 		return statementActivities(obj, f)
+	}
+	return nil
+}
+
+// contextActivities calls f with each of s's context activities (a list
+// or, as xAPI 1.0.0 allowed, a single one per kind) until f fails.
+func contextActivities(s map[string]any, f func(a any) error) error {
+	c, _ := s["context"].(map[string]any)
+	ca, _ := c["contextActivities"].(map[string]any)
+	for _, x := range ca {
+		list, ok := x.([]any)
+		if !ok {
+			list = []any{x}
+		}
+		for _, a := range list {
+			if err := f(a); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -660,6 +660,10 @@ func hasAgent(s map[string]any, key string, related bool) bool {
 	return obj["objectType"] == "SubStatement" && hasAgent(obj, key, true)
 }
 
+// errFound stops a walk over a statement's parts once the part sought is
+// found.
+var errFound = errors.New("found")
+
 // hasActivity: the object is the activity; with related, also the context
 // activities and a SubStatement's.
 func hasActivity(s map[string]any, id string, related bool) bool {
@@ -670,19 +674,13 @@ func hasActivity(s map[string]any, id string, related bool) bool {
 	if !related {
 		return false
 	}
-	if c, _ := s["context"].(map[string]any); c != nil {
-		ca, _ := c["contextActivities"].(map[string]any)
-		for _, x := range ca {
-			list, ok := x.([]any)
-			if !ok {
-				list = []any{x}
-			}
-			for _, a := range list {
-				if m, _ := a.(map[string]any); m != nil && m["id"] == id {
-					return true
-				}
-			}
+	if contextActivities(s, func(a any) error {
+		if m, _ := a.(map[string]any); m != nil && m["id"] == id {
+			return errFound
 		}
+		return nil
+	}) != nil {
+		return true
 	}
 	return obj["objectType"] == "SubStatement" && hasActivity(obj, id, true)
 }
