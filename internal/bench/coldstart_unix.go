@@ -256,7 +256,7 @@ func coldLaunch(argv []string, dir string) (*coldContender, error) {
 	if err := os.WriteFile(filepath.Join(svcDir, coldName+".json"), entry, 0o600); err != nil {
 		return nil, err
 	}
-	pids := map[int]bool{} // started and not known to be gone
+	var pids startedPIDs
 	return &coldContender{
 		name: ColdLauncher,
 		prepare: func(context.Context) error {
@@ -268,25 +268,16 @@ func coldLaunch(argv []string, dir string) (*coldContender, error) {
 		first: func(ctx context.Context) (int, error) {
 			t := quietTransport(coldName)
 			t.Directory = servicedir.At(svcDir)
-			pid, err := getPID(ctx, t)
-			if err == nil {
-				pids[pid] = true
-			}
-			return pid, err
+			return pids.add(getPID(ctx, t))
 		},
 		reset: func(pid int) error {
-			if pid > 0 {
-				if err := killWait(pid); err != nil {
-					return err
-				}
-				delete(pids, pid)
+			if err := pids.stop(pid); err != nil {
+				return err
 			}
 			return removeSocket(sock)
 		},
 		close: func() {
-			for pid := range pids {
-				killWait(pid)
-			}
+			pids.stopAll()
 		},
 	}, nil
 }
@@ -379,7 +370,7 @@ func coldBus(argv []string) (*coldContender, error) {
 		err := conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, coldName).Store(&has)
 		return err != nil || has
 	}
-	pids := map[int]bool{}
+	var pids startedPIDs
 	return &coldContender{
 		name: ColdDBus,
 		prepare: func(context.Context) error {
@@ -389,26 +380,17 @@ func coldBus(argv []string) (*coldContender, error) {
 			return nil
 		},
 		first: func(ctx context.Context) (int, error) {
-			pid, err := getPID(ctx, &message.Transport{Channel: &dbusipc.Client{Conn: conn, Name: coldName}})
-			if err == nil {
-				pids[pid] = true
-			}
-			return pid, err
+			return pids.add(getPID(ctx, &message.Transport{Channel: &dbusipc.Client{Conn: conn, Name: coldName}}))
 		},
 		reset: func(pid int) error {
-			if pid > 0 {
-				if err := killWait(pid); err != nil {
-					return err
-				}
-				delete(pids, pid)
+			if err := pids.stop(pid); err != nil {
+				return err
 			}
 			return waitFor(context.Background(), func() bool { return !hasOwner() },
 				func() error { return fmt.Errorf("%s still owned after its provider exited", coldName) })
 		},
 		close: func() {
-			for pid := range pids {
-				killWait(pid)
-			}
+			pids.stopAll()
 			conn.Close()
 			bus.Close()
 		},
@@ -451,4 +433,38 @@ func waitFor(ctx context.Context, cond func() bool, timeout func() error) error 
 		}
 	}
 	return nil
+}
+
+// startedPIDs are the providers a cold-start contender started that are not
+// known to be gone.
+type startedPIDs map[int]bool
+
+// add records the pid of a provider that answered.
+func (p *startedPIDs) add(pid int, err error) (int, error) {
+	if err == nil {
+		if *p == nil {
+			*p = startedPIDs{}
+		}
+		(*p)[pid] = true
+	}
+	return pid, err
+}
+
+// stop kills the provider pid, if any, and waits for it to go.
+func (p startedPIDs) stop(pid int) error {
+	if pid <= 0 {
+		return nil
+	}
+	if err := killWait(pid); err != nil {
+		return err
+	}
+	delete(p, pid)
+	return nil
+}
+
+// stopAll kills every provider left.
+func (p startedPIDs) stopAll() {
+	for pid := range p {
+		killWait(pid)
+	}
 }
