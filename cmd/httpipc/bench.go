@@ -50,7 +50,10 @@ times, each with fresh processes, and prints for each cell the median over the r
 range (min-max); --json prints the same as JSON. --pin binds the run and every process it
 starts to one CPU (Linux): the times are then the CPU work of each contender, which varies
 little between runs; without it they also depend on whether the scheduler puts the two
-sides on one CPU or wakes one on another.`
+sides on one CPU or wakes one on another. --split binds the clients (and the in-process
+proxy and the JVM) to one CPU and the provider processes to another (Linux): every request
+then wakes the other CPU, and the times show what that wakeup costs on this machine, again
+with little variation. The two bracket a run without either.`
 
 // benchConfig is what the flags of httpipc bench ask for.
 type benchConfig struct {
@@ -80,7 +83,7 @@ func (l *scenarioList) Set(v string) error {
 }
 
 func parseBenchFlags(args []string, stderr io.Writer) (benchConfig, error) {
-	fs := newFlags("bench", "[--json] [--only SCENARIO[,SCENARIO...]] [--runs N] [--duration D] [--cold-starts N] [--skip-1gib] [--pin]", benchAbout, stderr)
+	fs := newFlags("bench", "[--json] [--only SCENARIO[,SCENARIO...]] [--runs N] [--duration D] [--cold-starts N] [--skip-1gib] [--pin | --split]", benchAbout, stderr)
 	asJSON := fs.Bool("json", false, "print a JSON array of results instead of a table")
 	dur := fs.Duration("duration", 700*time.Millisecond, "how long each cell runs, per run")
 	skipBig := fs.Bool("skip-1gib", false, "skip the stream-1GiB-echo scenario")
@@ -91,6 +94,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchConfig, error) {
 	runs := fs.Int("runs", 1, "repeat the whole measurement this many times, with fresh processes, and report medians and ranges")
 	coldStarts := fs.Int("cold-starts", 10, "timed starts per contender and run in the cold-start scenario")
 	pin := fs.Bool("pin", false, "bind the run and every process it starts to one CPU (Linux), to measure CPU work alone")
+	split := fs.Bool("split", false, "bind the clients to one CPU and the provider processes to another (Linux), so that every request wakes the other CPU")
 	if err := parseFlags(fs, args); err != nil {
 		return benchConfig{}, err
 	}
@@ -106,6 +110,8 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchConfig, error) {
 		return benchConfig{}, usagef("--cold-starts must be at least 1, not %d", *coldStarts)
 	case *dur <= 0:
 		return benchConfig{}, usagef("--duration must be positive, not %v", *dur)
+	case *pin && *split:
+		return benchConfig{}, usagef("--pin and --split contradict each other")
 	case *skipBig && slices.Contains(only, bench.Echo1GiB):
 		return benchConfig{}, usagef("--skip-1gib and --only %s contradict each other", bench.Echo1GiB)
 	}
@@ -116,6 +122,7 @@ func parseBenchFlags(args []string, stderr io.Writer) (benchConfig, error) {
 		Runs:       *runs,
 		ColdStarts: *coldStarts,
 		Pin:        *pin,
+		Split:      *split,
 	}}
 	if *jar != "" {
 		cfg.opt.JVM = []string{"java", "-jar", *jar, "bench-client"}

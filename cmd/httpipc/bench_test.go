@@ -43,6 +43,9 @@ func TestParseBenchFlags(t *testing.T) {
 		{"no cold starts", []string{"--cold-starts", "0"}, bench.Options{}, false, "--cold-starts must be at least 1"},
 		{"skip 1 GiB", []string{"--skip-1gib"}, with(func(o *bench.Options) { o.Echo1GiBSize = -1 }), false, ""},
 		{"skip and only 1 GiB", []string{"--skip-1gib", "--only", "stream-1GiB-echo"}, bench.Options{}, false, "contradict"},
+		{"pin", []string{"--pin"}, with(func(o *bench.Options) { o.Pin = true }), false, ""},
+		{"split", []string{"--split"}, with(func(o *bench.Options) { o.Split = true }), false, ""},
+		{"pin and split", []string{"--pin", "--split"}, bench.Options{}, false, "--pin and --split contradict"},
 		{"duration", []string{"--duration", "2s"}, with(func(o *bench.Options) { o.Duration = 2 * time.Second }), false, ""},
 		{"zero duration", []string{"--duration", "0s"}, bench.Options{}, false, "--duration must be positive"},
 		{"stream bytes", []string{"--stream-bytes", "0"}, bench.Options{}, false, "--stream-bytes must be positive"},
@@ -70,13 +73,13 @@ func TestParseBenchFlags(t *testing.T) {
 }
 
 // The help lists every scenario, the baselines and the flags that pick,
-// repeat and pin them.
+// repeat and place them.
 func TestBenchHelp(t *testing.T) {
 	code, out, errOut := runCLI("bench", "--help")
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
-	for _, want := range append(slices.Concat(bench.Scenarios(), bench.Baselines), "--only", "--runs", "--cold-starts", "--pin",
+	for _, want := range append(slices.Concat(bench.Scenarios(), bench.Baselines), "--only", "--runs", "--cold-starts", "--pin", "--split",
 		bench.ColdLauncher, bench.ColdSystemd, bench.ColdDBus) {
 		if !strings.Contains(out+errOut, want) {
 			t.Errorf("help lacks %q", want)

@@ -186,6 +186,17 @@ type Options struct {
 	// from run to run, where without Pin they also depend on where the
 	// scheduler places the two sides.
 	Pin bool
+	// Split binds this process (the clients, the in-process proxy, the
+	// JVM) to one CPU and the processes it starts to serve them (the
+	// provider with its dbus-daemon, the proxy of stream-1GiB-echo) to
+	// another (Linux, at least two CPUs; not with Pin). Every
+	// request then wakes a process on the other CPU, so the times show
+	// the cost of a cross-CPU wakeup on this machine, which a small round
+	// trip is made of, and they too vary little from run to run. The
+	// cold-start providers run on the clients' CPU.
+	Split bool
+
+	providerCPU int // the CPU the provider process binds itself to, plus one; 0 for none
 }
 
 const (
@@ -194,6 +205,9 @@ const (
 	// proxyEnv makes the process a localhost proxy in front of the
 	// httpipc provider at this socket, and nothing else.
 	proxyEnv = "HTTPIPC_BENCH_PROXY_FOR"
+	// cpuEnv makes a provider process bind itself to this CPU first
+	// (Options.Split).
+	cpuEnv = "HTTPIPC_BENCH_CPU"
 )
 
 // rounds is how many turns each contender of a scenario gets.
@@ -234,12 +248,8 @@ func Run(ctx context.Context, opt Options) ([]Result, error) {
 	if len(sel) == 0 {
 		return nil, errors.New("no scenario left to run")
 	}
-	if opt.Pin {
-		cpu, err := pinToOneCPU()
-		if err != nil {
-			return nil, err
-		}
-		fmt.Fprintf(opt.Notes, "every process of the run is bound to CPU %d\n", cpu)
+	if err := place(&opt); err != nil {
+		return nil, err
 	}
 	var runs [][]Result
 	for i := 0; i < max(opt.Runs, 1); i++ {
@@ -250,6 +260,37 @@ func Run(ctx context.Context, opt Options) ([]Result, error) {
 		runs = append(runs, results)
 	}
 	return Summarize(runs), nil
+}
+
+// place binds this process to the CPUs that opt.Pin or opt.Split ask for,
+// and records where the provider processes go.
+func place(opt *Options) error {
+	if !opt.Pin && !opt.Split {
+		return nil
+	}
+	if opt.Pin && opt.Split {
+		return errors.New("pin and split contradict each other: choose one CPU for every process, or one for the clients and another for the providers")
+	}
+	cpus, err := allowedCPUs()
+	if err != nil {
+		return err
+	}
+	if opt.Pin {
+		if err := pinTo(cpus[0]); err != nil {
+			return err
+		}
+		fmt.Fprintf(opt.Notes, "every process of the run is bound to CPU %d\n", cpus[0])
+		return nil
+	}
+	if len(cpus) < 2 {
+		return fmt.Errorf("split: this process may run on CPU %d alone; it takes two", cpus[0])
+	}
+	if err := pinTo(cpus[0]); err != nil {
+		return err
+	}
+	opt.providerCPU = cpus[1] + 1
+	fmt.Fprintf(opt.Notes, "the clients are bound to CPU %d, the provider process to CPU %d\n", cpus[0], cpus[1])
+	return nil
 }
 
 // selectScenarios returns the set of scenarios named in only, all of them
@@ -683,6 +724,9 @@ func startProvider(ctx context.Context, opt Options, env ...string) (*provider, 
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = append(append(os.Environ(), providerEnv+"="+dir), env...)
+	if opt.providerCPU > 0 {
+		cmd.Env = append(cmd.Env, cpuEnv+"="+strconv.Itoa(opt.providerCPU-1))
+	}
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

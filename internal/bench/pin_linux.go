@@ -8,24 +8,27 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// pinToOneCPU binds every thread of this process to the first CPU it may
-// run on, and returns that CPU. Threads created later, and the processes it
-// starts, inherit the binding.
-func pinToOneCPU() (int, error) {
+// allowedCPUs returns, in order, the CPUs this process may run on.
+func allowedCPUs() ([]int, error) {
 	var set unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &set); err != nil {
-		return 0, fmt.Errorf("pin: reading the CPU affinity: %w", err)
+		return nil, fmt.Errorf("pin: reading the CPU affinity: %w", err)
 	}
-	cpu := -1
+	var cpus []int
 	for i := 0; i < len(set)*64; i++ {
 		if set.IsSet(i) {
-			cpu = i
-			break
+			cpus = append(cpus, i)
 		}
 	}
-	if cpu < 0 {
-		return 0, fmt.Errorf("pin: no CPU in this process's affinity")
+	if len(cpus) == 0 {
+		return nil, fmt.Errorf("pin: no CPU in this process's affinity")
 	}
+	return cpus, nil
+}
+
+// pinTo binds every thread of this process to cpu. Threads created later,
+// and the processes it starts, inherit the binding.
+func pinTo(cpu int) error {
 	var one unix.CPUSet
 	one.Set(cpu)
 	// A thread started while the others are being bound may inherit the
@@ -34,7 +37,7 @@ func pinToOneCPU() (int, error) {
 	for pass := 0; pass < 10; pass++ {
 		ents, err := os.ReadDir("/proc/self/task")
 		if err != nil {
-			return 0, fmt.Errorf("pin: listing this process's threads: %w", err)
+			return fmt.Errorf("pin: listing this process's threads: %w", err)
 		}
 		fresh := false
 		for _, e := range ents {
@@ -44,13 +47,13 @@ func pinToOneCPU() (int, error) {
 			}
 			fresh = true
 			if err := unix.SchedSetaffinity(tid, &one); err != nil && err != unix.ESRCH {
-				return 0, fmt.Errorf("pin: binding thread %d to CPU %d: %w", tid, cpu, err)
+				return fmt.Errorf("pin: binding thread %d to CPU %d: %w", tid, cpu, err)
 			}
 			done[tid] = true
 		}
 		if !fresh {
-			return cpu, nil
+			return nil
 		}
 	}
-	return 0, fmt.Errorf("pin: threads kept appearing while binding them to CPU %d", cpu)
+	return fmt.Errorf("pin: threads kept appearing while binding them to CPU %d", cpu)
 }

@@ -4,6 +4,8 @@ package bench
 
 import "errors"
 
-func pinToOneCPU() (int, error) {
-	return 0, errors.New("pin: binding to one CPU is implemented on Linux only")
-}
+var errPinOS = errors.New("pin: binding to a CPU is implemented on Linux only")
+
+func allowedCPUs() ([]int, error) { return nil, errPinOS }
+
+func pinTo(int) error { return errPinOS }

@@ -22,6 +22,16 @@ import (
 // benchmark started it, and never returns in that case. Call it first thing
 // in main (and in TestMain).
 func MaybeServe() {
+	if c := os.Getenv(cpuEnv); c != "" {
+		cpu, err := strconv.Atoi(c)
+		if err == nil {
+			err = pinTo(cpu)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench provider: %s=%q: %v\n", cpuEnv, c, err)
+			os.Exit(1)
+		}
+	}
 	if mode := os.Getenv(coldEnv); mode != "" {
 		if err := serveCold(mode); err != nil {
 			fmt.Fprintln(os.Stderr, "bench cold-start provider:", err)
