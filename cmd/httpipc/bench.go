@@ -51,7 +51,7 @@ range (min-max); --json prints the same as JSON. --pin binds the run and every p
 starts to one CPU (Linux): the times are then the CPU work of each contender, which varies
 little between runs; without it they also depend on whether the scheduler puts the two
 sides on one CPU or wakes one on another. --split binds the clients (and the in-process
-proxy and the JVM) to one CPU and the provider processes to another (Linux): every request
+proxy, the JVM and the private dbus-daemon) to one CPU and the provider processes to another (Linux): every request
 then wakes the other CPU, and the times show what that wakeup costs on this machine, again
 with little variation. The two bracket a run without either.`
 

@@ -187,16 +187,16 @@ type Options struct {
 	// scheduler places the two sides.
 	Pin bool
 	// Split binds this process (the clients, the in-process proxy, the
-	// JVM) to one CPU and the processes it starts to serve them (the
-	// provider with its dbus-daemon, the proxy of stream-1GiB-echo) to
-	// another (Linux, at least two CPUs; not with Pin). Every
-	// request then wakes a process on the other CPU, so the times show
-	// the cost of a cross-CPU wakeup on this machine, which a small round
-	// trip is made of, and they too vary little from run to run. The
-	// cold-start providers run on the clients' CPU.
+	// JVM, the private dbus-daemon) to one CPU and the processes it
+	// starts to serve them (the provider, the proxy of stream-1GiB-echo)
+	// to another (Linux, at least two CPUs; not with Pin). Every request
+	// then wakes a process on the other CPU, so the times show the cost
+	// of a cross-CPU wakeup on this machine, which a small round trip is
+	// made of, and they too vary little from run to run. The cold-start
+	// providers run on the clients' CPU.
 	Split bool
 
-	providerCPU int // the CPU the provider process binds itself to, plus one; 0 for none
+	providerEnv []string // added to the environment of the provider processes
 }
 
 const (
@@ -288,7 +288,7 @@ func place(opt *Options) error {
 	if err := pinTo(cpus[0]); err != nil {
 		return err
 	}
-	opt.providerCPU = cpus[1] + 1
+	opt.providerEnv = []string{cpuEnv + "=" + strconv.Itoa(cpus[1])}
 	fmt.Fprintf(opt.Notes, "the clients are bound to CPU %d, the provider process to CPU %d\n", cpus[0], cpus[1])
 	return nil
 }
@@ -723,10 +723,7 @@ func startProvider(ctx context.Context, opt Options, env ...string) (*provider, 
 		argv = []string{exe}
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Env = append(append(os.Environ(), providerEnv+"="+dir), env...)
-	if opt.providerCPU > 0 {
-		cmd.Env = append(cmd.Env, cpuEnv+"="+strconv.Itoa(opt.providerCPU-1))
-	}
+	cmd.Env = slices.Concat(os.Environ(), []string{providerEnv + "=" + dir}, opt.providerEnv, env)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
